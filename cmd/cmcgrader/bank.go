@@ -1,0 +1,131 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cmcgrader/cmcgrader/grader"
+	"github.com/cmcgrader/cmcgrader/tasks"
+)
+
+func (a *app) bankCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bank",
+		Short: "Work with task banks",
+		Args:  noArgs,
+	}
+	var dir string
+	check := &cobra.Command{
+		Use:   "check --bank DIR",
+		Short: "Load and validate a bank, and list its tasks",
+		Long: `Check loads a task bank the way grading does and lists its exams and tasks.
+A bad bank is rejected whole, with every problem named by file and field.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				return usageError{fmt.Errorf("--bank is required")}
+			}
+			b, err := tasks.Load(dir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "bank %s: %d tasks, Go %s, digest %s\n", b.Name, len(b.Tasks), b.Go, b.Digest)
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "EXAM\tTASK\tPOINTS\tSCORING\tRUNNER\tDIFFICULTY\tTITLE")
+			for _, t := range b.Tasks {
+				fmt.Fprintf(tw, "%s\t%s\t%g\t%s\t%s\t%s\t%s\n", t.Exam, t.ID, t.Points, t.Scoring, t.Runner, t.Difficulty, t.Title)
+			}
+			return tw.Flush()
+		},
+	}
+	check.Flags().StringVar(&dir, "bank", "", "task bank folder")
+	cmd.AddCommand(check, a.bankVerifyCmd())
+	return cmd
+}
+
+func (a *app) bankVerifyCmd() *cobra.Command {
+	var bankDir, repo, baseRef, out string
+	var runs int
+	var only []string
+	var rf runFlags
+	cmd := &cobra.Command{
+		Use:   "verify --bank DIR --repo BASE [--runs N]",
+		Short: "Calibrate a bank: every task 0 on the base, full points with its reference",
+		Long: `Verify runs each task's hidden tests in the sandbox exactly as grading does,
+--runs times each: on the untouched base, where the task must score 0, and on
+the base with the task's reference solution applied, where it must score full
+points. Runs of the same code that grade differently make the task flaky.
+Then it applies every reference solution together, which must apply without
+conflict and pass every exam at 100%.
+
+It prints one row per task and exits 1 when a task is broken, passes
+trivially or is flaky, naming the task and the reason.`,
+		Example: `  cmcgrader bank verify --bank ./bank --repo https://github.com/meshery/meshery
+  cmcgrader bank verify --bank ./bank --repo ./meshery.git --runs 5 --task server-etag`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if bankDir == "" {
+				return usageError{fmt.Errorf("--bank is required: the task bank folder")}
+			}
+			if runs < 1 {
+				return usageError{fmt.Errorf("--runs must be at least 1, got %d", runs)}
+			}
+			if err := rf.check(); err != nil {
+				return err
+			}
+			bank, err := tasks.Load(bankDir)
+			if err != nil {
+				return fmt.Errorf("load bank: %w", err)
+			}
+			if repo == "" && bank.Base.Repo == "" {
+				return usageError{fmt.Errorf("--repo is required: the bank names no base repository")}
+			}
+			if len(only) > 0 {
+				if bank, err = bank.Subset(only); err != nil {
+					return usageError{fmt.Errorf("--task: %w", err)}
+				}
+			}
+			g, cleanup, err := a.newGrader(cmd.Context(), &rf, len(bank.Tasks))
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			v, err := g.Verify(cmd.Context(), bank, grader.Submission{BaseRepo: repo, BaseRef: baseRef}, runs)
+			if err != nil {
+				return err
+			}
+			if out != "" {
+				if err := writeFileAtomic(out, func(w io.Writer) error { return writeJSON(w, v) }); err != nil {
+					return fmt.Errorf("write verification: %w", err)
+				}
+			}
+			if err := v.WriteText(a.stdout); err != nil {
+				return err
+			}
+			if !v.OK() {
+				return errors.New("the bank is not fit for an exam: fix the tasks named above")
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&bankDir, "bank", "", "task bank folder (required)")
+	fl.StringVar(&repo, "repo", "", "git URL of the base repository (default: the bank's)")
+	fl.StringVar(&baseRef, "base-ref", "", "base branch or commit (default: the bank's)")
+	fl.IntVar(&runs, "runs", grader.DefaultVerifyRuns, "runs of each task on each side, to catch flaky tests")
+	fl.StringSliceVar(&only, "task", nil, "verify only these task ids")
+	fl.StringVar(&out, "out", "", "also write the verification as JSON to this file")
+	rf.register(fl)
+	return cmd
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

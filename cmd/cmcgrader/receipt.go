@@ -1,0 +1,164 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cmcgrader/cmcgrader/grader"
+)
+
+func (a *app) receiptCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "receipt",
+		Short: "Make signing keys and verify signed reports",
+		Long: `Every JSON report carries a receipt: the inputs of the grading (commit,
+tree, base, bank and task digests, image, limits, versions). Signed with
+grade --sign-key, the signature covers the whole report, so that editing
+any byte of it is caught by receipt verify.`,
+		Args: noArgs,
+	}
+	var out string
+	keygen := &cobra.Command{
+		Use:   "keygen --out KEYFILE",
+		Short: "Make an ed25519 key pair: KEYFILE (private, mode 0600) and KEYFILE.pub",
+		Args:  noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if out == "" {
+				return usageError{errors.New("--out is required: the private key file to write")}
+			}
+			return a.keygen(out)
+		},
+	}
+	keygen.Flags().StringVar(&out, "out", "", "private key file to write; the public key goes to this name plus .pub (required)")
+
+	var pub string
+	verify := &cobra.Command{
+		Use:   "verify [--pub KEYFILE.pub] REPORT",
+		Short: "Check the signature of a JSON report",
+		Long: `Verify checks that REPORT was signed and not changed since: exit status 0
+and "signature OK" when it holds, 1 with what failed otherwise. Without
+--pub the key embedded in the report is used: compare the fingerprint it
+prints with the grader's. With --pub the report must be signed by that key.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{fmt.Errorf("%s takes one report file, got %d arguments", cmd.CommandPath(), len(args))}
+			}
+			return nil
+		},
+		RunE: func(_ *cobra.Command, args []string) error { return a.verify(args[0], pub) },
+	}
+	verify.Flags().StringVar(&pub, "pub", "", "public key file (PEM) the report must be signed by")
+	cmd.AddCommand(keygen, verify)
+	return cmd
+}
+
+func (a *app) keygen(out string) error {
+	pubOut := out + ".pub"
+	for _, f := range []string{out, pubOut} {
+		if _, err := os.Lstat(f); err == nil {
+			return fmt.Errorf("%s exists: remove it or choose another --out; a key is never overwritten", f)
+		}
+	}
+	priv, pub, err := grader.NewSignKey()
+	if err != nil {
+		return err
+	}
+	key, _ := grader.ParsePublicKey(pub)
+	if err := writeNew(out, priv, 0o600); err != nil {
+		return err
+	}
+	if err := writeNew(pubOut, pub, 0o644); err != nil {
+		os.Remove(out)
+		return err
+	}
+	fmt.Fprintf(a.stdout, "wrote %s (private: keep it secret) and %s\nkey %s\n", out, pubOut, grader.KeyFingerprint(key))
+	return nil
+}
+
+// writeNew writes a file that must not exist yet.
+func writeNew(name string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return fmt.Errorf("write key: %w (does its folder exist?)", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(name)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(name)
+		return err
+	}
+	return nil
+}
+
+func (a *app) verify(report, pubFile string) error {
+	var trusted ed25519.PublicKey
+	if pubFile != "" {
+		data, err := os.ReadFile(pubFile)
+		if err != nil {
+			return fmt.Errorf("--pub: %w", err)
+		}
+		if trusted, err = grader.ParsePublicKey(data); err != nil {
+			return fmt.Errorf("--pub %s: %w", pubFile, err)
+		}
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		return err
+	}
+	v, err := grader.VerifyReport(data, trusted)
+	if err != nil {
+		return fmt.Errorf("%s: verification failed: %w", report, err)
+	}
+	by := "the key it embeds"
+	if trusted != nil {
+		by = "the key in " + pubFile
+	}
+	fmt.Fprintf(a.stdout, "signature OK: %s, signed by %s (%s); commit %s, verdict %s\n",
+		report, v.KeyFingerprint, by, v.Report.Commit, v.Report.Verdict)
+	return nil
+}
+
+// loadSignKey reads a private key file, which only its owner may read;
+// no name means no key.
+func loadSignKey(name string) (ed25519.PrivateKey, error) {
+	if name == "" {
+		return nil, nil
+	}
+	fi, err := os.Stat(name)
+	if err != nil {
+		return nil, fmt.Errorf("--sign-key: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("--sign-key %s: readable by others (mode %v): make it private with chmod 600", name, fi.Mode().Perm())
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("--sign-key: %w", err)
+	}
+	key, err := grader.ParseSignKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("--sign-key %s: %w", name, err)
+	}
+	return key, nil
+}
+
+// writeReport writes the JSON report to name, signed with key when one is
+// given.
+func writeReport(name string, rep *grader.Report, key ed25519.PrivateKey) error {
+	if key != nil {
+		if err := rep.Sign(key); err != nil {
+			return err
+		}
+	}
+	if err := writeFileAtomic(name, rep.WriteJSON); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}

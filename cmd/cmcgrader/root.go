@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+)
+
+// version is set at link time (-ldflags "-X main.version=..."); when unset
+// the module version from the build info is used.
+var version = ""
+
+func graderVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// app holds what every subcommand shares; it is built once per run.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	logFormat      string
+	verbose        bool
+	log            *logrus.Entry
+}
+
+// usageError marks errors in how the command was called (exit status 2).
+type usageError struct{ error }
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "cmcgrader: %v\n", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "cmcgrader",
+		Short: "Grade Certified Meshery Contributor performance exams",
+		Long: `cmcgrader grades Certified Meshery Contributor (CMC) performance exams.
+
+A candidate forks Meshery, solves tasks in five exams (server, cli, ui,
+models, extensibility) and pushes to a branch. cmcgrader fetches that
+branch, runs each task's hidden tests in Docker sandboxes and reports
+points per task, a score per exam (pass at 70% unless the bank says
+otherwise) and the certification verdict (all five exams must pass).`,
+		Version:       graderVersion(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(a.stderr, a.logFormat, a.verbose)
+			if err != nil {
+				return usageError{err}
+			}
+			a.log = log
+			return nil
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
+	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log debug detail")
+	root.AddCommand(a.gradeCmd(), a.imageCmd(), a.bankCmd(), a.prepareCmd(), a.receiptCmd(), a.regradeCmd(), a.formCmd())
+	return root
+}
+
+func newLogger(w io.Writer, format string, verbose bool) (*logrus.Entry, error) {
+	l := logrus.New()
+	l.SetOutput(w)
+	switch format {
+	case "text":
+		l.SetFormatter(&logrus.TextFormatter{DisableColors: true, FullTimestamp: true})
+	case "json":
+		l.SetFormatter(&logrus.JSONFormatter{})
+	default:
+		return nil, fmt.Errorf("--log-format: want text or json, got %q", format)
+	}
+	l.SetLevel(logrus.WarnLevel)
+	if verbose {
+		l.SetLevel(logrus.DebugLevel)
+	}
+	return logrus.NewEntry(l), nil
+}
+
+// noArgs rejects positional arguments with a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args)}
+	}
+	return nil
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/cmcgrader/cmcgrader/grader"
+	"github.com/cmcgrader/cmcgrader/sandbox"
+)
+
+// runFlags are the flags of every command that runs tasks in sandboxes.
+type runFlags struct {
+	image, runtime string
+	jobs           int
+	maxRepo        sizeFlag
+	fetchTimeout   time.Duration
+	memory         sizeFlag
+	tmpSize        sizeFlag
+	cpus           float64
+	progress       string
+	cache          string
+}
+
+func (f *runFlags) register(fl *pflag.FlagSet) {
+	fl.StringVar(&f.image, "image", "", "grading image to use as is (default: built from the bank's Go version and the base's modules)")
+	fl.StringVar(&f.runtime, "runtime", "", "OCI runtime for sandboxes, e.g. runsc (default: the engine's)")
+	fl.IntVar(&f.jobs, "jobs", 0, "tasks run at once (default: one per two CPUs, no more than fit in the host's memory at --memory each)")
+	f.maxRepo = sizeFlag(grader.DefaultFetchBytes)
+	fl.Var(&f.maxRepo, "max-repo-size", "largest repository fetched (the pack sent), e.g. 512MiB")
+	fl.DurationVar(&f.fetchTimeout, "fetch-timeout", 5*time.Minute, "time limit of each fetch")
+	f.memory = sizeFlag(sandbox.DefaultLimits.Memory)
+	fl.Var(&f.memory, "memory", "memory limit of each sandbox (swap included), e.g. 2GiB")
+	f.tmpSize = sizeFlag(sandbox.DefaultLimits.TmpBytes)
+	fl.Var(&f.tmpSize, "tmp-size", "size of each sandbox's /tmp, where Go builds (a cold build of a large tree needs more), e.g. 4GiB")
+	fl.Float64Var(&f.cpus, "cpus", sandbox.DefaultLimits.CPUs, "CPU limit of each sandbox")
+	fl.StringVar(&f.progress, "progress", "auto", "progress display: auto (on a terminal), always or never")
+	fl.StringVar(&f.cache, "cache", "", "folder for a mirror of the base repository, so a fork's fetch transfers only what it added")
+}
+
+func (f *runFlags) check() error {
+	switch {
+	case f.fetchTimeout <= 0:
+		return usageError{fmt.Errorf("--fetch-timeout must be positive, got %s", f.fetchTimeout)}
+	case f.cpus <= 0:
+		return usageError{fmt.Errorf("--cpus must be positive, got %g", f.cpus)}
+	case f.jobs < 0:
+		return usageError{fmt.Errorf("--jobs must be at least 1, got %d", f.jobs)}
+	case f.jobs == 0:
+		f.jobs = defaultJobs(int64(f.memory))
+	}
+	return nil
+}
+
+// newGrader connects to Docker, collects leftovers of crashed runs, checks
+// the runtime and returns a Grader for total tasks. The caller runs the
+// returned cleanup when done.
+func (a *app) newGrader(ctx context.Context, f *runFlags, total int) (*grader.Grader, func(), error) {
+	docker, err := sandbox.New(ctx, a.log)
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { docker.Close() }
+	if n, err := docker.GC(ctx); err != nil {
+		a.log.WithError(err).Warn("could not collect leftovers of earlier runs")
+	} else if n > 0 {
+		a.log.WithField("removed", n).Info("collected leftovers of earlier runs")
+	}
+	if f.runtime != "" {
+		ok, err := docker.HasRuntime(ctx, f.runtime)
+		if err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		if !ok {
+			cleanup()
+			return nil, nil, fmt.Errorf("--runtime %s: the Docker engine has no such runtime; register it in the daemon's configuration", f.runtime)
+		}
+	}
+	g := &grader.Grader{
+		Runner:  docker,
+		Images:  &images{docker: docker, log: a.log, fixed: f.image},
+		Log:     a.log,
+		Limits:  sandbox.Limits{Memory: int64(f.memory), CPUs: f.cpus, TmpBytes: int64(f.tmpSize)},
+		Runtime: f.runtime,
+		Jobs:    f.jobs,
+		Fetch:   grader.FetchOptions{MaxBytes: int64(f.maxRepo), Timeout: f.fetchTimeout},
+		Version: graderVersion(),
+		// The receipt names the image's Go and Node versions.
+		Toolchain: grader.SandboxToolchain{Runner: docker, Runtime: f.runtime},
+	}
+	if f.cache != "" {
+		if g.Cache, err = grader.OpenFetchCache(f.cache); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+	}
+	if showProgress(f.progress, a.stderr) {
+		tp := grader.NewTerminalProgress(a.stderr, total)
+		g.Progress = tp
+		cleanup = func() { tp.Close(); docker.Close() }
+	}
+	return g, cleanup, nil
+}

@@ -1,0 +1,145 @@
+package grader
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/cmcgrader/cmcgrader/tasks"
+)
+
+func TestCanaryGo(t *testing.T) {
+	task := &tasks.Task{
+		ID: "t", Runner: tasks.RunnerGo, Packages: []string{"./a", "./b/c"},
+		Tests: []string{"TestA", "TestC"},
+		Hidden: []tasks.HiddenFile{
+			{Path: "a/x_test.go", Data: []byte("// doc\npackage a_test\n")},
+			{Path: "a/y_test.go", Data: []byte("package a_test\n")},
+			{Path: "b/c/z_test.go", Data: []byte("package c\n")},
+			{Path: "b/c/testdata/in.json", Data: []byte("{}")},
+		},
+	}
+	c1, err := newCanary(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, _ := newCanary(task)
+	if c1.Token == c2.Token || c1.Names[0] == c2.Names[0] {
+		t.Errorf("two runs drew the same canary: %v %v", c1.Names, c2.Names)
+	}
+	if len(c1.Names) != 2 || len(c1.Files) != 2 || c1.Entry != "" {
+		t.Fatalf("canary = %+v, want one test per package folder", c1)
+	}
+	pkgOf := map[string]string{"a/": "package a_test\n", "b/c/": "package c\n"}
+	for p, src := range c1.Files {
+		dir := p[:strings.LastIndex(p, "/")+1]
+		if !strings.Contains(string(src), pkgOf[dir]) || !strings.HasPrefix(p[len(dir):], "zz_") || !strings.HasSuffix(p, "_test.go") {
+			t.Errorf("canary file %s:\n%s", p, src)
+		}
+		if !strings.Contains(string(src), c1.Token) || !strings.Contains(string(src), RunPattern(append(append([]string{}, task.Tests...), c1.Names...))) {
+			t.Errorf("canary file %s lacks the token or the -run pattern:\n%s", p, src)
+		}
+	}
+	cmd := strings.Join(Command(task, c1), " ")
+	for _, n := range append(task.Tests, c1.Names...) {
+		if !strings.Contains(cmd, n) {
+			t.Errorf("command %q does not run %s", cmd, n)
+		}
+	}
+	if !strings.Contains(cmd, "-shuffle=off") || !strings.Contains(cmd, "-count=1") {
+		t.Errorf("command %q is not deterministic", cmd)
+	}
+}
+
+func TestCanaryJS(t *testing.T) {
+	task := &tasks.Task{ID: "t", Runner: tasks.RunnerJS, Packages: []string{"ui/a.test.mjs", "ui/b's.test.js"}}
+	c, err := newCanary(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(c.Files[c.Entry])
+	for _, want := range []string{`import "./ui/a.test.mjs";`, `import "./ui/b's.test.js";`, c.Token, c.Names[0], "intact()"} {
+		if !strings.Contains(src, want) {
+			t.Errorf("entry file lacks %q:\n%s", want, src)
+		}
+	}
+	if strings.Index(src, "ui/b's") > strings.Index(src, "test(") || strings.Index(src, "-guard.mjs") > strings.Index(src, "ui/a.test") {
+		t.Errorf("the guard must be imported first and the canary declared after the hidden files:\n%s", src)
+	}
+	if len(c.Files) != 2 {
+		t.Errorf("want an entry file and a guard, got %d files", len(c.Files))
+	}
+	cmd := Command(task, c)
+	if cmd[len(cmd)-1] != c.Entry {
+		t.Errorf("command %q does not run the entry file", cmd)
+	}
+}
+
+func TestCanaryAttested(t *testing.T) {
+	c := &canary{Names: []string{"TestZz1", "TestZz2"}, Token: "secret"}
+	good := func(n string) TestResult {
+		return TestResult{Name: n, Status: TestFail, Output: "x_test.go:5: secret"}
+	}
+	for _, tc := range []struct {
+		name  string
+		tests []TestResult
+		want  bool
+	}{
+		{"both failed with the token", []TestResult{{Name: "TestA", Status: TestPass}, good("TestZz1"), good("TestZz2")}, true},
+		{"one missing", []TestResult{{Name: "TestA", Status: TestPass}, good("TestZz1")}, false},
+		{"none", []TestResult{{Name: "TestA", Status: TestPass}}, false},
+		{"passed", []TestResult{good("TestZz1"), {Name: "TestZz2", Status: TestPass}}, false},
+		{"wrong token", []TestResult{good("TestZz1"), {Name: "TestZz2", Status: TestFail, Output: "guess"}}, false},
+		{"reported twice", []TestResult{good("TestZz1"), good("TestZz2"), good("TestZz2")}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := &Results{Tests: tc.tests}
+			if got := c.attested(res); got != tc.want {
+				t.Errorf("attested = %v, want %v", got, tc.want)
+			}
+			c.strip(res)
+			for _, r := range res.Tests {
+				if c.is(r.Name) {
+					t.Errorf("strip kept %s", r.Name)
+				}
+			}
+		})
+	}
+}
+
+func TestScoreUnfinishedAndForged(t *testing.T) {
+	task := &tasks.Task{ID: "t", Points: 4, Scoring: tasks.Partial, Tests: []string{"TestA", "TestB"}}
+	res := &Results{Tests: []TestResult{{Name: "TestA", Status: TestPass}, {Name: "TestB", Status: TestPass}}}
+
+	tr := Score(task, Outcome{Results: res})
+	if tr.Status != Passed || tr.Points != 4 {
+		t.Fatalf("attested run: %s %g", tr.Status, tr.Points)
+	}
+	tr = Score(task, Outcome{Results: res, Unfinished: true})
+	if tr.Status != Failed || tr.Points != 0 || tr.Forged || !strings.Contains(tr.Reason, "did not confirm the run") {
+		t.Errorf("unfinished run: %s %g forged=%v %q", tr.Status, tr.Points, tr.Forged, tr.Reason)
+	}
+	tr = Score(task, Outcome{Results: res, Unfinished: true, Forged: true})
+	if tr.Status != Failed || tr.Points != 0 || !tr.Forged || !strings.Contains(tr.Reason, "forged") {
+		t.Errorf("forged run: %s %g forged=%v %q", tr.Status, tr.Points, tr.Forged, tr.Reason)
+	}
+	if res.Tests[0].Status != TestPass {
+		t.Errorf("Score changed its input")
+	}
+}
+
+func TestOnlyPasses(t *testing.T) {
+	task := &tasks.Task{Tests: []string{"TestA", "TestB"}}
+	for _, tc := range []struct {
+		tests []TestResult
+		want  bool
+	}{
+		{[]TestResult{{Name: "TestA", Status: TestPass}}, true},
+		{[]TestResult{{Name: "TestA", Status: TestPass}, {Name: "TestB", Status: TestFail}}, false},
+		{[]TestResult{{Name: "TestOther", Status: TestPass}}, false},
+		{nil, false},
+	} {
+		if got := onlyPasses(task, &Results{Tests: tc.tests}); got != tc.want {
+			t.Errorf("onlyPasses(%v) = %v, want %v", tc.tests, got, tc.want)
+		}
+	}
+}

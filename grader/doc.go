@@ -1,0 +1,22 @@
+// Package grader grades a candidate's fork against a task bank: it fetches
+// the fork with go-git into memory, builds each task's workspace as a tar
+// stream from git objects (with the task's hidden files and the base's
+// protected files laid over it), runs the hidden tests through a Runner
+// (a Docker sandbox in production), parses `go test -json` or JUnit XML from
+// the captured output, scores each task and summarises the exams.
+//
+// The flow is one-directional: Fetch → Snapshot.WriteTar → Runner.Run →
+// ParseGoTest/ParseJUnit → Score → Summarize → Report.
+//
+// A candidate's failure (failing tests, code that does not build, a timeout
+// or an OOM kill) is data in a TaskResult. A grader failure (Docker down, a
+// broken image) is an error: the task is retried once and then reported as
+// "not gradable", never scored as a zero.
+//
+//	g := &grader.Grader{Runner: docker, Images: images, Log: log}
+//	rep, err := g.Grade(ctx, bank, grader.Submission{Repo: url, Branch: "cmc"})
+//	if err != nil {
+//		return err // grading could not be done
+//	}
+//	rep.WriteText(os.Stdout)
+package grader

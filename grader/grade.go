@@ -1,0 +1,526 @@
+package grader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/cmcgrader/cmcgrader/sandbox"
+	"github.com/cmcgrader/cmcgrader/tasks"
+)
+
+// Runner runs one sandboxed command. *sandbox.Docker implements it; tests
+// use fakes.
+type Runner interface {
+	Run(ctx context.Context, spec sandbox.Spec) (sandbox.Result, error)
+}
+
+// Images prepares the image a bank's tasks run in. The image carries the
+// bank's Go toolchain and the modules the base commit's go.mod needs, and
+// may carry a build cache warmed for the bank and the base commit.
+type Images interface {
+	Prepare(ctx context.Context, req ImageRequest) (ImageInfo, error)
+}
+
+// ImageRequest says what a grading image must hold.
+type ImageRequest struct {
+	// GoVersion is the bank's Go toolchain, e.g. "1.26.8".
+	GoVersion string
+	// GoMod and GoSum are the base commit's (nil when it has none).
+	GoMod, GoSum []byte
+	// BankDigest and BaseCommit name the (bank, base commit) pair a warm
+	// image is built for.
+	BankDigest, BaseCommit string
+}
+
+// Progress receives task events while grading runs. Methods may be called
+// from several goroutines.
+type Progress interface {
+	// Phase names the step before the tasks run (fetching, preparing
+	// the image), which can take a while.
+	Phase(msg string)
+	TaskStarted(t *tasks.Task)
+	TaskDone(r TaskResult)
+}
+
+// JUnitReporter is where the grading image keeps the Node test reporter.
+const JUnitReporter = "/opt/cmcgrader/junit-reporter.mjs"
+
+// Grader grades submissions against a bank.
+type Grader struct {
+	// Runner runs the sandboxes. Required.
+	Runner Runner
+	// Images prepares the grading image. Required.
+	Images Images
+	// Log receives progress and diagnostics. Required.
+	Log *logrus.Entry
+	// Limits apply to every task run; a task's own timeout replaces
+	// Limits.Timeout.
+	Limits sandbox.Limits
+	// Runtime is the OCI runtime for sandboxes; empty is the engine's default.
+	Runtime string
+	// Recheck runs a failed task a second time; when the two runs differ
+	// the task is marked flaky and its exam cannot be decided.
+	Recheck bool
+	// Jobs bounds how many tasks run at once; zero means 1.
+	Jobs int
+	// Fetch bounds fetches (size, time); URL and ref fields are ignored.
+	Fetch FetchOptions
+	// Cache, if set, keeps a mirror of the base repository on disk, so
+	// that a candidate's fetch transfers only what the fork added.
+	Cache *FetchCache
+	// Progress, if set, is told when tasks start and end.
+	Progress Progress
+	// Toolchain, if set, is asked the image's Go and Node versions for
+	// the report's receipt; nil leaves them empty.
+	Toolchain Toolchain
+	// Version is the grader version written into reports.
+	Version string
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Submission names what to grade.
+type Submission struct {
+	// Repo is the git URL of the candidate's fork.
+	Repo string
+	// Branch or Commit (a full SHA) selects what to grade; exactly one is set.
+	Branch, Commit string
+	// BaseRepo and BaseRef override the bank's base; empty means the bank's
+	// (and an empty base repository means the candidate's).
+	BaseRepo, BaseRef string
+}
+
+// ErrSubmission marks a problem with what was asked to be graded (bad URL,
+// unknown branch...), as opposed to a grader failure.
+var ErrSubmission = errors.New("submission")
+
+// Grade fetches the submission and the base, prepares the image and grades
+// every task of the bank. An error means grading could not be done; a
+// candidate's failures are data in the report.
+func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*Report, error) {
+	now := g.Now
+	if now == nil {
+		now = time.Now
+	}
+	started := now()
+	if (sub.Branch == "") == (sub.Commit == "") {
+		return nil, fmt.Errorf("%w: give exactly one of a branch or a commit", ErrSubmission)
+	}
+	mirror, err := g.upstream(ctx, bank, sub)
+	if err != nil {
+		return nil, err
+	}
+	if mirror != nil {
+		defer mirror.Close()
+	}
+	fo := g.Fetch
+	fo.URL, fo.Branch, fo.Commit = sub.Repo, sub.Branch, sub.Commit
+	fo.Upstream = mirror
+	g.phase("fetching the submission")
+	g.Log.WithField("repo", sub.Repo).Info("fetching submission")
+	cand, err := Fetch(ctx, g.Log, fo)
+	if err != nil {
+		return nil, submissionFetchError("fetch submission", err)
+	}
+	baseRepo, baseRef := bank.Base.Repo, bank.Base.Ref
+	if sub.BaseRepo != "" {
+		baseRepo = sub.BaseRepo
+	}
+	if sub.BaseRef != "" {
+		baseRef = sub.BaseRef
+	}
+	if baseRepo == "" {
+		baseRepo = sub.Repo
+	}
+	bo := g.Fetch
+	bo.URL = baseRepo
+	if isFullSHA(baseRef) {
+		bo.Commit = baseRef
+	} else {
+		bo.Branch = baseRef
+	}
+	g.phase("fetching the base " + baseRef)
+	g.Log.WithFields(logrus.Fields{"repo": baseRepo, "ref": baseRef}).Info("fetching base")
+	base, err := fetchBase(ctx, g.Log, bo, mirror)
+	if err != nil {
+		return nil, submissionFetchError("fetch base "+baseRef+" of the bank", err)
+	}
+	// The whole workspace is checked once, so a hostile tree is rejected
+	// with its reason before any sandbox starts.
+	stats, err := cand.WriteTar(io.Discard, Overlay{}, TarLimits{})
+	if err != nil {
+		return nil, fmt.Errorf("%w: workspace of %s: %v", ErrSubmission, cand.Commit, err)
+	}
+	// Changes to tests, build files and CI are flagged for the proctor;
+	// they never change a score.
+	tamper, err := TamperReport(cand, base, bank)
+	if err != nil {
+		return nil, fmt.Errorf("%w: compare %s with the base %s: %v", ErrSubmission, cand.Commit, base.Commit, err)
+	}
+	if len(tamper) > 0 {
+		g.Log.WithField("flags", len(tamper)).Warn("changes for the proctor to review (tampering)")
+	}
+	gomod, _ := base.ReadFile("go.mod")
+	gosum, _ := base.ReadFile("go.sum")
+	g.phase("preparing the sandbox image")
+	img, err := g.Images.Prepare(ctx, ImageRequest{
+		GoVersion: bank.Go, GoMod: gomod, GoSum: gosum,
+		BankDigest: bank.Digest, BaseCommit: base.Commit,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("prepare image: %w", err)
+	}
+	results := g.gradeTasks(ctx, bank, cand, base, img, stats)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("grading interrupted: %w", err)
+	}
+	rep := &Report{
+		Version:       ReportVersion,
+		GraderVersion: g.Version,
+		Repository:    sub.Repo,
+		Branch:        sub.Branch,
+		Commit:        cand.Commit,
+		Tree:          cand.Tree,
+		Base:          BaseInfo{Repository: baseRepo, Ref: baseRef, Commit: base.Commit},
+		Bank:          BankInfo{Name: bank.Name, Digest: bank.Digest},
+		Image:         img,
+		StartedAt:     started.UTC(),
+		Tasks:         results,
+	}
+	for _, r := range results {
+		if r.Forged {
+			rep.Tampering = append(rep.Tampering, TamperFlag{Kind: TamperForgedResults, Task: r.ID, Detail: r.Reason})
+		}
+	}
+	rep.Tampering = append(tamper, rep.Tampering...)
+	if rep.Tampering == nil {
+		rep.Tampering = []TamperFlag{} // an empty list in JSON, not null
+	}
+	rep.Summary = Summarize(bank, results)
+	rep.Receipt = g.receipt(ctx, rep, bank, cand)
+	rep.FinishedAt = now().UTC()
+	return rep, nil
+}
+
+// fetchError wraps a fetch failure; problems with what was asked for (as
+// opposed to the network or the grader) also wrap ErrSubmission.
+func submissionFetchError(what string, err error) error {
+	err = fmt.Errorf("%s: %w", what, err)
+	for _, e := range []error{ErrBadURL, ErrBadRef, ErrUnknownBranch, ErrCommitNotFound, ErrTooLarge} {
+		if errors.Is(err, e) {
+			return submissionError{err}
+		}
+	}
+	return err
+}
+
+// submissionError is a problem with what was asked to be graded; it reads
+// as the error it wraps and matches ErrSubmission.
+type submissionError struct{ err error }
+
+func (e submissionError) Error() string        { return e.err.Error() }
+func (e submissionError) Unwrap() error        { return e.err }
+func (e submissionError) Is(target error) bool { return target == ErrSubmission }
+
+func (g *Grader) phase(msg string) {
+	if g.Progress != nil {
+		g.Progress.Phase(msg)
+	}
+}
+
+func isFullSHA(s string) bool {
+	if len(s) != 40 {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdef", c) {
+			return false
+		}
+	}
+	return true
+}
+
+// gradeTasks runs every task, at most g.Jobs at once, and returns the
+// results in bank order.
+func (g *Grader) gradeTasks(ctx context.Context, bank *tasks.Bank, cand, base *Snapshot, img ImageInfo, stats WorkspaceStats) []TaskResult {
+	jobs := max(g.Jobs, 1)
+	results := make([]TaskResult, len(bank.Tasks))
+	sem := make(chan struct{}, jobs)
+	var wg sync.WaitGroup
+	for _, unit := range groupTasks(bank.Tasks) {
+		ts := make([]*tasks.Task, len(unit))
+		for k, i := range unit {
+			ts[k] = bank.Tasks[i]
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				for k, i := range unit {
+					results[i] = notGradable(ts[k], ctx.Err(), 0)
+				}
+				return
+			}
+			defer func() { <-sem }()
+			if g.Progress != nil {
+				for _, t := range ts {
+					g.Progress.TaskStarted(t)
+				}
+			}
+			for k, tr := range g.gradeUnit(ctx, ts, cand, base, img) {
+				tr.Workspace = workspaceInfo(stats)
+				results[unit[k]] = tr
+				if g.Progress != nil {
+					g.Progress.TaskDone(tr)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+func workspaceInfo(s WorkspaceStats) *WorkspaceInfo {
+	wi := &WorkspaceInfo{Files: s.Files, Bytes: s.Bytes}
+	for _, sk := range s.Skipped {
+		wi.Skipped = append(wi.Skipped, sk.String())
+	}
+	sort.Strings(wi.Skipped)
+	return wi
+}
+
+// gradeTask runs one task, retrying once when the grader (not the
+// candidate) failed.
+func (g *Grader) gradeTask(ctx context.Context, t *tasks.Task, cand, base *Snapshot, img ImageInfo) TaskResult {
+	ov, err := overlayFor(t, base)
+	if err != nil {
+		return notGradable(t, err, 0)
+	}
+	tr, runs, err := g.scoreOnce(ctx, t, cand, ov, img, 0)
+	if err != nil {
+		return notGradable(t, err, runs)
+	}
+	tr.Attempts = runs
+	if g.Recheck && tr.Status == Failed && !tr.Forged {
+		tr = g.recheck(ctx, t, cand, base, img, tr)
+	}
+	return tr
+}
+
+// recheck runs failed task t a second time, alone; a different result
+// marks it flaky for the proctor.
+func (g *Grader) recheck(ctx context.Context, t *tasks.Task, cand, base *Snapshot, img ImageInfo, tr TaskResult) TaskResult {
+	log := g.Log.WithField("task", t.ID)
+	ov, err := overlayFor(t, base)
+	if err != nil {
+		return tr
+	}
+	again, runs, err := g.scoreOnce(ctx, t, cand, ov, img, 0)
+	tr.Attempts += runs
+	switch {
+	case err != nil:
+		log.WithError(err).Warn("could not recheck the failure; keeping the first result")
+	case !sameResult(tr, again):
+		tr.Flaky = true
+		tr.Recheck = &RecheckInfo{Status: again.Status, Points: again.Points, Reason: again.Reason}
+		tr.Reason = fmt.Sprintf("FLAKY: first run %s %g, second run %s %g; %s", tr.Status, tr.Points, again.Status, again.Points, tr.Reason)
+		log.WithFields(logrus.Fields{"first": tr.Status, "second": again.Status}).Warn("task is flaky")
+	}
+	return tr
+}
+
+// scoreOnce runs task t and scores it, trying a second time when the
+// grader (not the candidate) failed. It returns the runs made so far,
+// counting from runs.
+func (g *Grader) scoreOnce(ctx context.Context, t *tasks.Task, cand *Snapshot, ov Overlay, img ImageInfo, runs int) (TaskResult, int, error) {
+	log := g.Log.WithField("task", t.ID)
+	var lastErr error
+	for try := 1; try <= 2; try++ {
+		if err := ctx.Err(); err != nil {
+			return TaskResult{}, runs, err
+		}
+		runs++
+		o, err := g.runTask(ctx, t, cand, ov, img)
+		if err == nil {
+			tr := Score(t, o)
+			log.WithFields(logrus.Fields{"status": tr.Status, "points": tr.Points, "duration": tr.Duration.Round(time.Millisecond), "run": runs}).Info("task graded")
+			return tr, runs, nil
+		}
+		lastErr = err
+		log.WithError(err).WithField("run", runs).Warn("task could not be graded")
+	}
+	return TaskResult{}, runs, lastErr
+}
+
+// sameResult reports whether two runs of a task gave the same grade, test
+// by test.
+func sameResult(a, b TaskResult) bool {
+	if a.Status != b.Status || a.Points != b.Points || len(a.Tests) != len(b.Tests) {
+		return false
+	}
+	for i := range a.Tests {
+		if a.Tests[i].Name != b.Tests[i].Name || a.Tests[i].Status != b.Tests[i].Status {
+			return false
+		}
+	}
+	return true
+}
+
+func notGradable(t *tasks.Task, err error, attempts int) TaskResult {
+	return TaskResult{
+		ID: t.ID, Exam: t.Exam, Title: t.Title, Possible: t.Points,
+		Status: NotGradable, Reason: "grader error: " + err.Error(), Attempts: attempts,
+	}
+}
+
+// overlayFor collects the task's hidden files and the protected files of
+// the base commit.
+func overlayFor(t *tasks.Task, base *Snapshot) (Overlay, error) {
+	ov := Overlay{Hidden: map[string][]byte{}, Restore: map[string][]byte{}}
+	for _, h := range t.Hidden {
+		ov.Hidden[h.Path] = h.Data
+	}
+	for _, p := range t.Restore {
+		data, err := base.ReadFile(p)
+		switch {
+		case err == nil:
+			ov.Restore[p] = data
+		case errors.Is(err, ErrNotExist):
+			ov.Restore[p] = nil // absent in the base: absent in the workspace
+		default:
+			return Overlay{}, fmt.Errorf("read %s from base: %w", p, err)
+		}
+	}
+	return ov, nil
+}
+
+// runTask runs one task's hidden tests once. The error is the grader's.
+func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *Snapshot, ov Overlay, img ImageInfo) (Outcome, error) {
+	c, err := newCanary(t)
+	if err != nil {
+		return Outcome{}, err
+	}
+	ov = ov.with(c.Files)
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := cand.WriteTar(pw, ov, TarLimits{})
+		pw.CloseWithError(err)
+	}()
+	defer pr.Close()
+
+	lim := g.Limits
+	lim.Timeout = t.Timeout
+	spec := sandbox.Spec{
+		Image:     img.ID,
+		Cmd:       Command(t, c),
+		Env:       runEnv(lim),
+		Workspace: pr,
+		Limits:    lim,
+		Labels:    map[string]string{"dev.cmcgrader.task": t.ID},
+		Runtime:   g.Runtime,
+	}
+	res, err := g.Runner.Run(ctx, spec)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var parsed *Results
+	switch t.Runner {
+	case tasks.RunnerJS:
+		parsed, err = ParseJUnit(strings.NewReader(string(res.Stdout)))
+		if err != nil {
+			// Unparsable output is the candidate's doing (the run was
+			// killed, or flooded): no test reported a pass.
+			parsed = &Results{Incomplete: true}
+		}
+	default:
+		parsed, err = ParseGoTest(strings.NewReader(string(res.Stdout)))
+		if err != nil {
+			return Outcome{}, fmt.Errorf("read test output: %w", err)
+		}
+	}
+	o := Outcome{Run: res, Results: parsed}
+	if !c.attested(parsed) {
+		o.Unfinished = true
+		o.Forged = !res.TimedOut && !res.OOMKilled && !parsed.BuildFailed && onlyPasses(t, parsed)
+	}
+	c.strip(parsed)
+	if len(parsed.Tests) == 0 && !parsed.BuildFailed && res.ExitCode != 0 && !res.TimedOut && !res.OOMKilled {
+		// Nothing ran: the go command or node failed before any test
+		// (a broken go.mod, a syntax error the runner reports on stderr).
+		parsed.BuildFailed = true
+		parsed.BuildOutput = string(res.Stderr)
+	}
+	return o, nil
+}
+
+// onlyPasses reports whether res claims at least one of t's hidden tests
+// passed and none failed.
+func onlyPasses(t *tasks.Task, res *Results) bool {
+	hidden := map[string]bool{}
+	for _, n := range t.Tests {
+		hidden[n] = true
+	}
+	passed := false
+	for _, r := range res.Tests {
+		if !hidden[r.Name] {
+			continue
+		}
+		switch r.Status {
+		case TestPass:
+			passed = true
+		case TestFail:
+			return false
+		}
+	}
+	return passed
+}
+
+// runEnv is the environment of every task run: fixed time zone and locale,
+// and as many Go threads as the run has CPUs, so that runs are alike.
+func runEnv(lim sandbox.Limits) []string {
+	cpus := lim.CPUs
+	if cpus <= 0 {
+		cpus = sandbox.DefaultLimits.CPUs
+	}
+	return []string{
+		"TZ=UTC", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "CI=true", "NO_COLOR=1",
+		fmt.Sprintf("GOMAXPROCS=%d", max(1, int(cpus))),
+		"GOWORK=off",
+	}
+}
+
+// Command returns the command that runs task t's hidden tests, with the
+// run's canary c.
+func Command(t *tasks.Task, c *canary) []string {
+	if t.Runner == tasks.RunnerJS {
+		return []string{"node", "--test", "--test-reporter=" + JUnitReporter, "--test-reporter-destination=stdout", c.Entry}
+	}
+	names := append(append([]string{}, t.Tests...), c.Names...)
+	return append([]string{"go", "test", "-json", "-count=1", "-shuffle=off", "-vet=off", "-run", RunPattern(names)}, t.Packages...)
+}
+
+// RunPattern returns a -run pattern matching exactly the top-level tests
+// of names (subtest names select their parent).
+func RunPattern(names []string) string {
+	seen := map[string]bool{}
+	var top []string
+	for _, n := range names {
+		n, _, _ = strings.Cut(n, "/")
+		if !seen[n] {
+			seen[n] = true
+			top = append(top, regexp.QuoteMeta(n))
+		}
+	}
+	return "^(" + strings.Join(top, "|") + ")$"
+}

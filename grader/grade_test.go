@@ -1,0 +1,248 @@
+package grader
+
+import (
+	"archive/tar"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cmcgrader/cmcgrader/sandbox"
+	"github.com/cmcgrader/cmcgrader/tasks"
+)
+
+// scriptedRunner answers each run with the next of its outcomes. It reads
+// the run's workspace like the sandbox would, and plays the canary the
+// grader put there as go test would, unless the outcome forges.
+type scriptedRunner struct {
+	mu       sync.Mutex
+	outcomes []string // "pass", "fail", "error", "forge", "buildfail"
+	runs     int
+	cmds     []string
+}
+
+var canarySrc = regexp.MustCompile(`(?s)func (TestZz\w+)\(t \*cmcgradertesting.T\) \{.*t.Fatal\("([0-9a-f]{32})"\)`)
+
+func (r *scriptedRunner) Run(ctx context.Context, spec sandbox.Spec) (sandbox.Result, error) {
+	r.mu.Lock()
+	what := r.outcomes[r.runs]
+	r.runs++
+	r.mu.Unlock()
+	var canaryName, token string
+	tr := tar.NewReader(spec.Workspace)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return sandbox.Result{}, err
+		}
+		if strings.Contains(h.Name, "zz_cmcgrader_") {
+			b, _ := io.ReadAll(tr)
+			m := canarySrc.FindStringSubmatch(string(b))
+			canaryName, token = m[1], m[2]
+		}
+	}
+	if what == "error" {
+		return sandbox.Result{}, errors.New("engine hiccup")
+	}
+	r.mu.Lock()
+	r.cmds = append(r.cmds, strings.Join(spec.Cmd, " "))
+	r.mu.Unlock()
+	if what == "buildfail" {
+		out := `{"Action":"build-output","ImportPath":"example.com/meshery/server/handlers [example.com/meshery/server/handlers.test]","Output":"server/handlers/h.go:3:1: syntax error\n"}` + "\n" +
+			`{"Action":"build-fail","ImportPath":"example.com/meshery/server/handlers [example.com/meshery/server/handlers.test]"}` + "\n" +
+			`{"Action":"fail","Package":"example.com/meshery/server/handlers","FailedBuild":"example.com/meshery/server/handlers [example.com/meshery/server/handlers.test]"}` + "\n"
+		return sandbox.Result{Stdout: []byte(out), ExitCode: 1, Duration: time.Second}, nil
+	}
+	var names []string
+	for i, a := range spec.Cmd {
+		if a == "-run" {
+			p := strings.TrimSuffix(strings.TrimPrefix(spec.Cmd[i+1], "^("), ")$")
+			for _, n := range strings.Split(p, "|") {
+				if n != canaryName {
+					names = append(names, n)
+				}
+			}
+		}
+	}
+	var out strings.Builder
+	event := func(action, test, output string) {
+		b, _ := json.Marshal(map[string]any{"Action": action, "Package": "example.com/meshery/server/handlers", "Test": test, "Output": output})
+		out.Write(append(b, '\n'))
+	}
+	status := map[string]string{"pass": "pass", "fail": "fail", "forge": "pass"}[what]
+	for _, n := range names {
+		event("run", n, "")
+		event(status, n, "")
+	}
+	if what != "forge" {
+		event("run", canaryName, "")
+		event("output", canaryName, fmt.Sprintf("    zz_test.go:15: %s\n", token))
+		event("fail", canaryName, "")
+	}
+	exit := 1
+	if what == "forge" {
+		exit = 0
+	}
+	return sandbox.Result{Stdout: []byte(out.String()), ExitCode: exit, Duration: time.Second}, nil
+}
+
+type fixedImages struct{}
+
+func (fixedImages) Prepare(context.Context, ImageRequest) (ImageInfo, error) {
+	return ImageInfo{Ref: "img", ID: "sha256:img"}, nil
+}
+
+func testGradeBank() *tasks.Bank {
+	b := &tasks.Bank{Name: "b", Go: "1.26.8", Base: tasks.Base{Ref: "main"}, Digest: "d"}
+	for _, e := range tasks.Exams {
+		b.Exams = append(b.Exams, tasks.Exam{Name: e, Threshold: 70})
+	}
+	b.Tasks = []*tasks.Task{{
+		ID: "server-h", Exam: "server", Title: "H", Points: 2, Runner: tasks.RunnerGo,
+		Packages: []string{"./server/handlers"}, Tests: []string{"TestH"}, Timeout: time.Minute,
+		Hidden: []tasks.HiddenFile{{Path: "server/handlers/h_test.go", Data: []byte("package handlers\n")}},
+	}}
+	return b
+}
+
+func TestGradeRunsAndRechecks(t *testing.T) {
+	repo := newForkRepo(t)
+	for _, tc := range []struct {
+		name     string
+		outcomes []string
+		recheck  bool
+		status   Status
+		points   float64
+		runs     int
+		flaky    bool
+		forged   bool
+		verdict  string
+	}{
+		{"passed", []string{"pass"}, true, Passed, 2, 1, false, false, Pass},
+		{"failed twice", []string{"fail", "fail"}, true, Failed, 0, 2, false, false, Fail},
+		{"failed without recheck", []string{"fail"}, false, Failed, 0, 1, false, false, Fail},
+		{"flaky", []string{"fail", "pass"}, true, Failed, 0, 2, true, false, Incomplete},
+		{"grader error then pass", []string{"error", "pass"}, true, Passed, 2, 2, false, false, Pass},
+		{"grader error twice", []string{"error", "error"}, true, NotGradable, 0, 2, false, false, Incomplete},
+		{"forged", []string{"forge"}, true, Failed, 0, 1, false, true, Fail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := &scriptedRunner{outcomes: tc.outcomes}
+			g := &Grader{Runner: run, Images: fixedImages{}, Log: testLog(t), Recheck: tc.recheck}
+			rep, err := g.Grade(context.Background(), testGradeBank(), Submission{Repo: repo.bare, Branch: "cmc", BaseRef: "main"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := rep.Tasks[0]
+			if tr.Status != tc.status || tr.Points != tc.points || tr.Attempts != tc.runs || tr.Flaky != tc.flaky || tr.Forged != tc.forged {
+				t.Errorf("task = %s %g attempts=%d flaky=%v forged=%v (%s); want %s %g attempts=%d flaky=%v forged=%v",
+					tr.Status, tr.Points, tr.Attempts, tr.Flaky, tr.Forged, tr.Reason, tc.status, tc.points, tc.runs, tc.flaky, tc.forged)
+			}
+			if run.runs != len(tc.outcomes) {
+				t.Errorf("runner called %d times, want %d", run.runs, len(tc.outcomes))
+			}
+			if rep.Exams[0].Verdict != tc.verdict {
+				t.Errorf("server exam verdict %s, want %s", rep.Exams[0].Verdict, tc.verdict)
+			}
+			if tc.flaky && (tr.Recheck == nil || tr.Recheck.Status != Passed || !strings.HasPrefix(tr.Reason, "FLAKY")) {
+				t.Errorf("flaky task: recheck %+v, reason %q", tr.Recheck, tr.Reason)
+			}
+			forgedFlag := false
+			for _, f := range rep.Tampering {
+				forgedFlag = forgedFlag || (f.Kind == TamperForgedResults && f.Task == "server-h")
+			}
+			if forgedFlag != tc.forged {
+				t.Errorf("tampering = %+v, want a forged-results flag: %v", rep.Tampering, tc.forged)
+			}
+			if rep.Commit != repo.c3 || rep.Base.Commit != repo.c2 {
+				t.Errorf("report commit %s base %s, want %s and %s", rep.Commit, rep.Base.Commit, repo.c3, repo.c2)
+			}
+		})
+	}
+}
+
+func TestGradeSubmissionErrors(t *testing.T) {
+	repo := newForkRepo(t)
+	g := &Grader{Runner: &scriptedRunner{}, Images: fixedImages{}, Log: testLog(t)}
+	for _, sub := range []Submission{
+		{Repo: repo.bare, Branch: "nope"},
+		{Repo: repo.bare, Commit: strings.Repeat("1", 40)},
+		{Repo: "ftp://x/y", Branch: "main"},
+		{Repo: repo.bare},
+	} {
+		_, err := g.Grade(context.Background(), testGradeBank(), sub)
+		if !errors.Is(err, ErrSubmission) {
+			t.Errorf("Grade(%+v) = %v, want an ErrSubmission", sub, err)
+		}
+	}
+}
+
+func TestGradeCombined(t *testing.T) {
+	repo := newForkRepo(t)
+	bank := testGradeBank()
+	second := *bank.Tasks[0]
+	second.ID, second.Tests = "server-i", []string{"TestI"}
+	second.Hidden = []tasks.HiddenFile{{Path: "server/handlers/i_test.go", Data: []byte("package handlers\n")}}
+	bank.Tasks = append(bank.Tasks, &second)
+	for _, tc := range []struct {
+		name     string
+		outcomes []string
+		path     string
+		status   Status
+		runs     int
+	}{
+		{"one compile", []string{"pass"}, PathCombined, Passed, 1},
+		{"failures rechecked alone", []string{"fail", "fail", "fail"}, PathCombined, Failed, 3},
+		{"no build: each alone", []string{"buildfail", "pass", "pass"}, PathAlone, Passed, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := &scriptedRunner{outcomes: tc.outcomes}
+			g := &Grader{Runner: run, Images: fixedImages{}, Log: testLog(t), Recheck: true}
+			rep, err := g.Grade(context.Background(), bank, Submission{Repo: repo.bare, Branch: "cmc", BaseRef: "main"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tr := range rep.Tasks {
+				if tr.Path != tc.path || tr.Status != tc.status {
+					t.Errorf("%s: %s via %s (%s), want %s via %s", tr.ID, tr.Status, tr.Path, tr.Reason, tc.status, tc.path)
+				}
+			}
+			if run.runs != tc.runs {
+				t.Errorf("%d sandbox runs, want %d: %q", run.runs, tc.runs, run.cmds)
+			}
+			if !strings.Contains(run.cmds[0], "TestH|TestI") {
+				t.Errorf("first run %q does not run both tasks' tests", run.cmds[0])
+			}
+		})
+	}
+}
+
+func TestGroupTasks(t *testing.T) {
+	h := func(p, d string) []tasks.HiddenFile { return []tasks.HiddenFile{{Path: p, Data: []byte(d)}} }
+	ts := []*tasks.Task{
+		{ID: "a", Runner: tasks.RunnerGo, Packages: []string{"./x", "./y"}, Tests: []string{"TestA"}, Hidden: h("x/a_test.go", "a")},
+		{ID: "b", Runner: tasks.RunnerGo, Packages: []string{"./y", "./x"}, Tests: []string{"TestB"}, Hidden: h("x/b_test.go", "b")},
+		{ID: "c", Runner: tasks.RunnerGo, Packages: []string{"./x", "./y"}, Tests: []string{"TestC"}, Hidden: h("x/a_test.go", "other")},
+		{ID: "d", Runner: tasks.RunnerJS, Packages: []string{"ui/d.test.mjs"}},
+		{ID: "e", Runner: tasks.RunnerJS, Packages: []string{"ui/d.test.mjs"}},
+		{ID: "f", Runner: tasks.RunnerGo, Packages: []string{"./x", "./y"}, Tests: []string{"TestA"}, Hidden: h("x/f_test.go", "f")},
+		{ID: "g", Runner: tasks.RunnerGo, Packages: []string{"./z"}, Tests: []string{"TestG"}},
+	}
+	got := fmt.Sprint(groupTasks(ts))
+	if want := "[[0 1] [2 5] [3] [4] [6]]"; got != want {
+		t.Errorf("groupTasks = %s, want %s (c clashes with a on a hidden file, f with a on a test name, JS is never combined)", got, want)
+	}
+	m := mergeTasks([]*tasks.Task{ts[0], ts[1]})
+	if m.ID != "a+b" || len(m.Tests) != 2 || len(m.Hidden) != 2 {
+		t.Errorf("mergeTasks = %+v", m)
+	}
+}

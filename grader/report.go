@@ -1,0 +1,195 @@
+package grader
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// ReportVersion is the version of the JSON report shape. It changes when a
+// field is removed or changes meaning; new fields may appear in any version.
+const ReportVersion = 1
+
+// Report is the full result of grading one submission. Its JSON form is
+// documented in docs/report.md.
+type Report struct {
+	Version       int       `json:"version"`
+	GraderVersion string    `json:"grader_version"`
+	Repository    string    `json:"repository"`
+	Branch        string    `json:"branch,omitempty"`
+	Commit        string    `json:"commit"`
+	Tree          string    `json:"tree,omitempty"`
+	Base          BaseInfo  `json:"base"`
+	Bank          BankInfo  `json:"bank"`
+	Image         ImageInfo `json:"image"`
+	StartedAt     time.Time `json:"started_at"`
+	FinishedAt    time.Time `json:"finished_at"`
+	// Form names the exam form graded (grade --form); nil when the whole
+	// bank, or tasks chosen by id, were graded.
+	Form *FormInfo `json:"form,omitempty"`
+	Summary
+	Tasks []TaskResult `json:"tasks"`
+	// Tampering lists what the proctor should look at: changes to tests,
+	// build files and CI in the candidate's tree, and forged test results.
+	// Only forged results (Kind ForgedResults) ever cost points, and only
+	// those of the task they were found in.
+	Tampering []TamperFlag `json:"tampering"`
+	// Receipt records every input of the grading, so that it can be
+	// re-run (cmcgrader regrade); it holds the report's signature.
+	Receipt *Receipt `json:"receipt"`
+}
+
+// TamperFlag is one finding for the proctor.
+type TamperFlag struct {
+	// Kind names the finding; see the Tamper* constants.
+	Kind string `json:"kind"`
+	// Path is the file concerned, relative to the repository root.
+	Path string `json:"path,omitempty"`
+	// Task is the task concerned, when the finding belongs to one.
+	Task string `json:"task,omitempty"`
+	// Detail says what was found, in a sentence.
+	Detail string `json:"detail"`
+}
+
+// Kinds of TamperFlag.
+const (
+	TamperTestFile      = "test-file"      // a test file, test helper or testdata changed
+	TamperBuildFile     = "build-file"     // Makefile, go.mod/go.sum replace, package.json scripts
+	TamperCI            = "ci-config"      // CI configuration changed
+	TamperBuildTag      = "build-tag"      // a build constraint added or changed
+	TamperTestMain      = "test-main"      // a new TestMain in a package under test
+	TamperInit          = "init-func"      // a new init function in a package under test
+	TamperForgedResults = "forged-results" // the test output was not the hidden tests' own
+)
+
+// FormInfo names the exam form a report grades: whose and which attempt.
+type FormInfo struct {
+	Candidate string `json:"candidate"`
+	Attempt   int    `json:"attempt"`
+}
+
+// BaseInfo names the upstream commit the protected files came from.
+type BaseInfo struct {
+	Repository string `json:"repository"`
+	Ref        string `json:"ref"`
+	Commit     string `json:"commit"`
+}
+
+// BankInfo identifies the task bank.
+type BankInfo struct {
+	Name   string `json:"name"`
+	Digest string `json:"digest"`
+}
+
+// ImageInfo identifies the sandbox image.
+type ImageInfo struct {
+	Ref string `json:"ref"`
+	ID  string `json:"id"`
+	// Warm says the image carries a build cache warmed for the bank and
+	// the base commit (made by cmcgrader prepare).
+	Warm bool `json:"warm"`
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteText writes the human-readable report: one block per exam with its
+// tasks, then the overall score and the certification verdict.
+func (r *Report) WriteText(w io.Writer) error {
+	ew := &errWriter{w: w}
+	fmt.Fprintf(ew, "Repository: %s\n", r.Repository)
+	if r.Branch != "" {
+		fmt.Fprintf(ew, "Branch:     %s\n", r.Branch)
+	}
+	fmt.Fprintf(ew, "Commit:     %s\n", r.Commit)
+	fmt.Fprintf(ew, "Bank:       %s (%s)\n", r.Bank.Name, short(r.Bank.Digest))
+	if r.Form != nil {
+		fmt.Fprintf(ew, "Form:       candidate %s, attempt %d\n", r.Form.Candidate, r.Form.Attempt)
+	}
+	fmt.Fprintln(ew)
+	for _, ex := range r.Exams {
+		if ex.Tasks == 0 {
+			fmt.Fprintf(ew, "%s  not graded\n\n", strings.ToUpper(ex.Name))
+			continue
+		}
+		fmt.Fprintf(ew, "%s  %g/%g points  %.1f%%  %s (pass mark %g%%)\n",
+			strings.ToUpper(ex.Name), ex.Points, ex.Possible, ex.Percent, ex.Verdict, ex.Threshold)
+		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		for _, t := range r.Tasks {
+			if t.Exam != ex.Name {
+				continue
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%g/%g\t%s\n", t.ID, t.Status, t.Points, t.Possible, oneLine(t.Reason, 100))
+		}
+		tw.Flush()
+		fmt.Fprintln(ew)
+	}
+	fmt.Fprintf(ew, "Overall: %.1f%% (each exam weighs 20%%)\n", r.Overall)
+	fmt.Fprintf(ew, "Certification: %s\n", r.Verdict)
+	r.writeTampering(ew)
+	return ew.err
+}
+
+// tamperListed bounds the tampering lines of the text report; the JSON
+// report has them all.
+const tamperListed = 20
+
+// writeTampering writes the tampering flags, if any, for the proctor.
+func (r *Report) writeTampering(w io.Writer) {
+	if len(r.Tampering) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nTampering (for the proctor): %d finding(s); they do not change the score, except forged results\n", len(r.Tampering))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for i, f := range r.Tampering {
+		if i == tamperListed {
+			break
+		}
+		where := f.Path
+		if f.Task != "" {
+			where = strings.TrimSpace(where + " [" + f.Task + "]")
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", f.Kind, oneLine(where, 80), oneLine(f.Detail, 120))
+	}
+	tw.Flush()
+	if n := len(r.Tampering) - tamperListed; n > 0 {
+		fmt.Fprintf(w, "  ... and %d more in the JSON report (--out)\n", n)
+	}
+}
+
+func short(digest string) string {
+	if len(digest) > 12 {
+		return digest[:12]
+	}
+	return digest
+}
+
+// oneLine squeezes s onto one line of at most n runes.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}

@@ -1,0 +1,327 @@
+package grader
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cmcgrader/cmcgrader/tasks"
+)
+
+// DefaultVerifyRuns is how many times Verify runs each side of each task.
+const DefaultVerifyRuns = 3
+
+// RunGrade is one run's grade in a verification.
+type RunGrade struct {
+	Status Status  `json:"status"`
+	Points float64 `json:"points"`
+	Reason string  `json:"reason,omitempty"`
+}
+
+// TaskVerification is what calibrating one task found.
+type TaskVerification struct {
+	ID       string  `json:"id"`
+	Exam     string  `json:"exam"`
+	Possible float64 `json:"possible"`
+	// Base are the runs on the untouched base; each must score 0.
+	Base []RunGrade `json:"base"`
+	// Reference are the runs on the base with the task's reference
+	// solution; each must score full points.
+	Reference []RunGrade `json:"reference"`
+	// Flaky says runs of the same code gave different grades.
+	Flaky bool `json:"flaky"`
+	// Problems say why the task is not fit for an exam; empty when it is.
+	Problems []string      `json:"problems,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// Verification is the result of calibrating a bank against its base.
+type Verification struct {
+	Bank       BankInfo           `json:"bank"`
+	BaseCommit string             `json:"base_commit"`
+	Runs       int                `json:"runs"`
+	Tasks      []TaskVerification `json:"tasks"`
+	// Combined are the grades of every task with all reference solutions
+	// applied together; each must score full points.
+	Combined []RunGrade `json:"combined"`
+	// Problems are the bank-wide problems (references that do not apply
+	// together, an exam not at 100% with all of them).
+	Problems []string `json:"problems,omitempty"`
+}
+
+// OK reports whether every task and the combined reference passed.
+func (v *Verification) OK() bool {
+	for _, t := range v.Tasks {
+		if len(t.Problems) > 0 {
+			return false
+		}
+	}
+	return len(v.Problems) == 0
+}
+
+// Verify calibrates a bank: it runs each task's hidden tests runs times
+// against the untouched base, where they must score 0, and runs times with
+// the task's reference solution applied, where they must score full
+// points, exactly as grading runs them. Then it applies every reference
+// together and grades that once: every exam must be at 100%. An error
+// means verification could not be done; a bad task is in the result.
+func (g *Grader) Verify(ctx context.Context, bank *tasks.Bank, sub Submission, runs int) (*Verification, error) {
+	if runs <= 0 {
+		runs = DefaultVerifyRuns
+	}
+	baseRepo, baseRef := firstNonEmpty(sub.BaseRepo, bank.Base.Repo, sub.Repo), firstNonEmpty(sub.BaseRef, bank.Base.Ref)
+	if baseRepo == "" {
+		return nil, fmt.Errorf("%w: no base repository: give one (the bank names none)", ErrSubmission)
+	}
+	bo := g.Fetch
+	bo.URL = baseRepo
+	if isFullSHA(baseRef) {
+		bo.Commit = baseRef
+	} else {
+		bo.Branch = baseRef
+	}
+	g.phase("fetching the base " + baseRef)
+	base, err := Fetch(ctx, g.Log, bo)
+	if err != nil {
+		return nil, submissionFetchError("fetch base "+baseRef, err)
+	}
+	gomod, _ := base.ReadFile("go.mod")
+	gosum, _ := base.ReadFile("go.sum")
+	g.phase("preparing the sandbox image")
+	img, err := g.Images.Prepare(ctx, ImageRequest{GoVersion: bank.Go, GoMod: gomod, GoSum: gosum, BankDigest: bank.Digest, BaseCommit: base.Commit})
+	if err != nil {
+		return nil, fmt.Errorf("prepare image: %w", err)
+	}
+	v := &Verification{Bank: BankInfo{Name: bank.Name, Digest: bank.Digest}, BaseCommit: base.Commit, Runs: runs}
+
+	// All references together, applied in bank order.
+	combined := Files{}
+	for _, t := range bank.Tasks {
+		if err := ApplyPatch(t.Reference, base.ReadFile, combined); err != nil {
+			v.Problems = append(v.Problems, fmt.Sprintf("the reference of %s does not apply on top of the others: %v", t.ID, err))
+		}
+	}
+
+	v.Tasks = make([]TaskVerification, len(bank.Tasks))
+	v.Combined = make([]RunGrade, len(bank.Tasks))
+	var errMu sync.Mutex
+	var firstErr error
+	sem := make(chan struct{}, max(g.Jobs, 1))
+	var wg sync.WaitGroup
+	for i, t := range bank.Tasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if g.Progress != nil {
+				g.Progress.TaskStarted(t)
+			}
+			tv, comb, err := g.verifyTask(ctx, t, base, img, runs, combined, len(v.Problems) == 0)
+			if err != nil {
+				errMu.Lock()
+				firstErr = cmpErr(firstErr, err)
+				errMu.Unlock()
+			}
+			v.Tasks[i], v.Combined[i] = tv, comb
+			if g.Progress != nil {
+				st := Passed
+				if len(tv.Problems) > 0 {
+					st = Failed
+				}
+				g.Progress.TaskDone(TaskResult{ID: t.ID, Status: st, Possible: t.Points, Points: t.Points * float64(btoi(st == Passed)), Duration: tv.Duration})
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("verification interrupted: %w", err)
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if len(v.Problems) == 0 {
+		results := make([]TaskResult, len(bank.Tasks))
+		for i, t := range bank.Tasks {
+			results[i] = TaskResult{ID: t.ID, Exam: t.Exam, Points: v.Combined[i].Points, Possible: t.Points, Status: v.Combined[i].Status}
+			if v.Combined[i].Points != t.Points {
+				v.Problems = append(v.Problems, fmt.Sprintf("with every reference applied, %s scores %g of %g: %s %s", t.ID, v.Combined[i].Points, t.Points, v.Combined[i].Status, v.Combined[i].Reason))
+			}
+		}
+		for _, e := range Summarize(bank, results).Exams {
+			if e.Tasks > 0 && e.Percent != 100 {
+				v.Problems = append(v.Problems, fmt.Sprintf("with every reference applied, exam %s scores %g%%, not 100%%", e.Name, e.Percent))
+			}
+		}
+	}
+	return v, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// cmpErr keeps the first error.
+func cmpErr(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}
+
+// verifyTask runs one task on the base and on its reference, runs times
+// each, and once on the combined references when withCombined.
+func (g *Grader) verifyTask(ctx context.Context, t *tasks.Task, base *Snapshot, img ImageInfo, runs int, combined Files, withCombined bool) (TaskVerification, RunGrade, error) {
+	start := time.Now()
+	tv := TaskVerification{ID: t.ID, Exam: t.Exam, Possible: t.Points}
+	ov, err := overlayFor(t, base)
+	if err != nil {
+		return tv, RunGrade{}, err
+	}
+	grade := func(files Files) (RunGrade, error) {
+		tr, _, err := g.scoreOnce(ctx, t, base, withFiles(ov, files), img, 0)
+		if err != nil {
+			return RunGrade{}, fmt.Errorf("task %s: %w", t.ID, err)
+		}
+		return RunGrade{Status: tr.Status, Points: tr.Points, Reason: tr.Reason}, nil
+	}
+	for range runs {
+		rg, err := grade(nil)
+		if err != nil {
+			return tv, RunGrade{}, err
+		}
+		tv.Base = append(tv.Base, rg)
+	}
+	ref := Files{}
+	if err := ApplyPatch(t.Reference, base.ReadFile, ref); err != nil {
+		tv.Problems = append(tv.Problems, fmt.Sprintf("the reference does not apply to the base: %v", err))
+	} else {
+		for range runs {
+			rg, err := grade(ref)
+			if err != nil {
+				return tv, RunGrade{}, err
+			}
+			tv.Reference = append(tv.Reference, rg)
+		}
+	}
+	var comb RunGrade
+	if withCombined {
+		if comb, err = grade(combined); err != nil {
+			return tv, RunGrade{}, err
+		}
+	}
+	tv.Duration = time.Since(start)
+
+	if varies(tv.Base) || varies(tv.Reference) {
+		tv.Flaky = true
+		tv.Problems = append(tv.Problems, fmt.Sprintf("flaky: the same code graded differently (base: %s; reference: %s)", summarizeRuns(tv.Base), summarizeRuns(tv.Reference)))
+	}
+	for _, rg := range tv.Base {
+		if rg.Points > 0 || rg.Status == Passed {
+			tv.Problems = append(tv.Problems, fmt.Sprintf("passes trivially: the untouched base scores %g of %g (%s)", rg.Points, t.Points, rg.Reason))
+			break
+		}
+	}
+	for _, rg := range tv.Reference {
+		if rg.Points != t.Points || rg.Status != Passed {
+			tv.Problems = append(tv.Problems, fmt.Sprintf("the reference fails: %s, %g of %g (%s)", rg.Status, rg.Points, t.Points, rg.Reason))
+			break
+		}
+	}
+	return tv, comb, nil
+}
+
+// withFiles returns ov with files laid over the candidate's tree, under
+// the protected files and the hidden files.
+func withFiles(ov Overlay, files Files) Overlay {
+	if len(files) == 0 {
+		return ov
+	}
+	restore := maps.Clone(map[string][]byte(files))
+	maps.Copy(restore, ov.Restore)
+	ov.Restore = restore
+	return ov
+}
+
+func varies(rs []RunGrade) bool {
+	for _, r := range rs {
+		if r.Status != rs[0].Status || r.Points != rs[0].Points {
+			return true
+		}
+	}
+	return false
+}
+
+// summarizeRuns writes runs as "failed 0 ×2, passed 2 ×1".
+func summarizeRuns(rs []RunGrade) string {
+	if len(rs) == 0 {
+		return "not run"
+	}
+	type key struct {
+		s Status
+		p float64
+	}
+	var order []key
+	count := map[key]int{}
+	for _, r := range rs {
+		k := key{r.Status, r.Points}
+		if count[k] == 0 {
+			order = append(order, k)
+		}
+		count[k]++
+	}
+	parts := make([]string, len(order))
+	for i, k := range order {
+		parts[i] = fmt.Sprintf("%s %g ×%d", k.s, k.p, count[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// WriteText writes the verification as a table, one row per task, then
+// the problems, each naming its task.
+func (v *Verification) WriteText(w io.Writer) error {
+	ew := &errWriter{w: w}
+	fmt.Fprintf(ew, "Bank %s (%s) against base %s, %d runs per side\n\n", v.Bank.Name, short(v.Bank.Digest), v.BaseCommit, v.Runs)
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TASK\tBASE\tREFERENCE\tALL REFERENCES\tFLAKY\tTIME\tRESULT")
+	for i, t := range v.Tasks {
+		result := "ok"
+		if len(t.Problems) > 0 {
+			result = "BROKEN"
+		}
+		comb := "-"
+		if i < len(v.Combined) && v.Combined[i].Status != "" {
+			comb = fmt.Sprintf("%s %g", v.Combined[i].Status, v.Combined[i].Points)
+		}
+		flaky := "no"
+		if t.Flaky {
+			flaky = "YES"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, summarizeRuns(t.Base), summarizeRuns(t.Reference), comb, flaky, t.Duration.Round(100*time.Millisecond), result)
+	}
+	tw.Flush()
+	var problems []string
+	for _, t := range v.Tasks {
+		for _, p := range t.Problems {
+			problems = append(problems, t.ID+": "+p)
+		}
+	}
+	problems = append(problems, v.Problems...)
+	if len(problems) == 0 {
+		fmt.Fprintf(ew, "\nAll %d tasks are calibrated: 0 on the base, full points with their reference, all references together pass every exam.\n", len(v.Tasks))
+		return ew.err
+	}
+	fmt.Fprintf(ew, "\n%d problems:\n", len(problems))
+	for _, p := range problems {
+		fmt.Fprintf(ew, "  %s\n", oneLine(p, 300))
+	}
+	return ew.err
+}

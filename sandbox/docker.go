@@ -1,0 +1,124 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+	"github.com/sirupsen/logrus"
+)
+
+// Sentinel errors, wrapped with context by the functions that return them.
+var (
+	// ErrEngine means the Docker engine could not be reached.
+	ErrEngine = errors.New("docker engine unreachable")
+	// ErrImageNotFound means the image is not present in the engine. Images
+	// are never pulled: build them first.
+	ErrImageNotFound = errors.New("image not found")
+	// ErrSetup means the sandbox could not prepare the run (unpack the
+	// workspace, copy the build cache) before the command started. The
+	// command never ran; the Result returned beside it holds the wrapper's
+	// exit code and stderr.
+	ErrSetup = errors.New("sandbox setup failed")
+)
+
+// Docker runs sandboxes in a Docker engine. Safe for concurrent use.
+type Docker struct {
+	cli   *client.Client
+	log   *logrus.Entry
+	owner string // value of LabelOwner for this process
+}
+
+// New connects to the engine named by the standard Docker client variables
+// (DOCKER_HOST, DOCKER_API_VERSION, DOCKER_CERT_PATH, DOCKER_TLS_VERIFY),
+// negotiates the API version and pings it. A nil log discards messages.
+func New(ctx context.Context, log *logrus.Entry) (*Docker, error) {
+	if log == nil {
+		l := logrus.New()
+		l.SetOutput(io.Discard)
+		log = logrus.NewEntry(l)
+	}
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		host := cli.DaemonHost()
+		_ = cli.Close()
+		return nil, fmt.Errorf("%w at %s: %w (is the daemon running? set DOCKER_HOST)", ErrEngine, host, err)
+	}
+	owner, err := selfOwner()
+	if err != nil {
+		_ = cli.Close()
+		return nil, err
+	}
+	return &Docker{cli: cli, log: log, owner: owner}, nil
+}
+
+// Client returns the engine client, for the image builder of this package.
+func (d *Docker) Client() *client.Client { return d.cli }
+
+// Labels returns the labels every container, volume and image the grader
+// creates carries. The map is a fresh copy.
+func (d *Docker) Labels() map[string]string {
+	return map[string]string{LabelManaged: "true", LabelOwner: d.owner}
+}
+
+// Close releases the client's connections. It removes nothing.
+func (d *Docker) Close() error { return d.cli.Close() }
+
+// ImageID returns the ID of the image ref, or an error wrapping
+// ErrImageNotFound when the engine does not have it.
+func (d *Docker) ImageID(ctx context.Context, ref string) (string, error) {
+	res, err := d.cli.ImageInspect(ctx, ref)
+	if cerrdefs.IsNotFound(err) {
+		return "", fmt.Errorf("inspect image %s: %w (build it first, e.g. make image)", ref, ErrImageNotFound)
+	}
+	if err != nil {
+		return "", d.engineErr("inspect image "+ref, err)
+	}
+	return res.ID, nil
+}
+
+// HasRuntime says whether the engine has the OCI runtime name registered
+// (e.g. runsc for gVisor).
+func (d *Docker) HasRuntime(ctx context.Context, name string) (bool, error) {
+	res, err := d.cli.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return false, d.engineErr("engine info", err)
+	}
+	_, ok := res.Info.Runtimes[name]
+	return ok, nil
+}
+
+// engineErr wraps err from the engine with op, adding ErrEngine when the
+// engine could not be reached.
+func (d *Docker) engineErr(op string, err error) error {
+	if client.IsErrConnectionFailed(err) {
+		return fmt.Errorf("%s: %w at %s: %w", op, ErrEngine, d.cli.DaemonHost(), err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// mergeLabels returns the grader's labels plus extra; the grader's own
+// labels win over extra.
+func (d *Docker) mergeLabels(extra map[string]string) map[string]string {
+	out := make(map[string]string, len(extra)+2)
+	maps.Copy(out, extra)
+	maps.Copy(out, d.Labels())
+	return out
+}
+
+// hostname is os.Hostname with a stable fallback.
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "unknown-host"
+	}
+	return h
+}

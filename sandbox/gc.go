@@ -1,0 +1,76 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+)
+
+// GC removes the containers and volumes (labelled LabelManaged) that were
+// left behind by grader processes that are gone: their owner label names
+// this host and a process that no longer exists or started at another time
+// (PID reused). Objects with a missing or malformed owner label are removed
+// too. Objects of live processes, and of other hosts, are kept, so several
+// graders may share an engine and each call GC when it starts.
+// It returns how many objects it removed; errors of single removals are
+// joined and do not stop the others.
+func (d *Docker) GC(ctx context.Context) (removed int, err error) {
+	return d.gc(ctx, hostname(), processStart)
+}
+
+// gc is GC with the host name and the process probe given, for tests.
+func (d *Docker) gc(ctx context.Context, host string, started func(int) (uint64, error)) (int, error) {
+	managed := make(client.Filters).Add("label", LabelManaged+"=true")
+	stale := func(labels map[string]string) bool {
+		switch liveness(labels[LabelOwner], host, started) {
+		case ownerDead, ownerInvalid:
+			return true
+		}
+		return false
+	}
+	var removed int
+	var errs []error
+
+	// Containers first: a volume cannot go while a container uses it.
+	cs, err := d.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: managed})
+	if err != nil {
+		return 0, d.engineErr("gc: list containers", err)
+	}
+	for _, c := range cs.Items {
+		if !stale(c.Labels) {
+			continue
+		}
+		_, err := d.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		switch {
+		case err == nil:
+			removed++
+			d.log.WithField("container", c.ID).WithField("owner", c.Labels[LabelOwner]).Info("gc: removed container")
+		case cerrdefs.IsNotFound(err), cerrdefs.IsConflict(err):
+			// Gone already, or another grader's GC is removing it.
+		default:
+			errs = append(errs, d.engineErr("gc: remove container "+c.ID, err))
+		}
+	}
+
+	vs, err := d.cli.VolumeList(ctx, client.VolumeListOptions{Filters: managed})
+	if err != nil {
+		return removed, errors.Join(append(errs, d.engineErr("gc: list volumes", err))...)
+	}
+	for _, v := range vs.Items {
+		if !stale(v.Labels) {
+			continue
+		}
+		_, err := d.cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
+		switch {
+		case err == nil:
+			removed++
+			d.log.WithField("volume", v.Name).WithField("owner", v.Labels[LabelOwner]).Info("gc: removed volume")
+		case cerrdefs.IsNotFound(err), cerrdefs.IsConflict(err):
+		default:
+			errs = append(errs, d.engineErr("gc: remove volume "+v.Name, err))
+		}
+	}
+	return removed, errors.Join(errs...)
+}

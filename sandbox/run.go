@@ -1,0 +1,501 @@
+package sandbox
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/client"
+	"github.com/sirupsen/logrus"
+)
+
+// Conventions shared with images built for the sandbox.
+const (
+	// User is the uid:gid every sandbox runs as.
+	User = "1000:1000"
+	// WarmCacheDir is where an image may keep a warm Go build cache; the
+	// wrapper gives every run a private copy-on-write view of it in
+	// $GOCACHE (see wrapper).
+	WarmCacheDir = "/opt/cmcgrader/gocache"
+	// WarmCacheView is, in an image with a warm build cache, the run's
+	// view of it prepared once at image build (see warmViewScript): a tar
+	// of WarmCacheDir's index files, and of symlinks to its outputs.
+	WarmCacheView = WarmCacheDir + ".view.tar"
+	// SetupExitCode is the exit code of the wrapper when it cannot prepare
+	// the run; it then prints one line starting "cmcgrader-sandbox: " to
+	// stderr. Run reports that as an error wrapping ErrSetup.
+	SetupExitCode = 125
+)
+
+const (
+	// readyMarker is printed to stderr by the wrapper right before it execs
+	// the command; Run strips it. Its absence means setup failed.
+	readyMarker = "\x1e[cmcgrader-sandbox: ready]\x1e"
+	// preambleMax caps what is kept of the wrapper's own stderr.
+	preambleMax = 4 << 10
+	// cleanupTimeout bounds kill and removal after the run.
+	cleanupTimeout = 30 * time.Second
+	// drainTimeout bounds the wait for the output stream to end after the
+	// container exited.
+	drainTimeout = 10 * time.Second
+)
+
+// wrapper is the shell script run as the entrypoint: $@ is Spec.Cmd. It
+// prints nothing to stdout. Tar drops leading "/" and refuses ".." in
+// member names by default; ownership and modes from the archive are not
+// kept (files belong to the sandbox user, modes follow the umask).
+//
+// The warm build cache is made private to the run without copying it
+// whole (a full copy costs seconds and its size in tmpfs memory): the
+// small index files ("-a", which Go may rewrite) are copied, the large
+// outputs ("-d", named by their content hash and never rewritten) are
+// symlinked into the read-only image. Images made here carry that view
+// ready-made (WarmCacheView), unpacked in one pass; for others it is
+// made from WarmCacheDir, which walks the image's files twice. A fresh
+// trim.txt keeps Go from trimming entries by the image's old mtimes
+// during the run.
+const wrapper = `fail() { printf 'cmcgrader-sandbox: %s\n' "$1" >&2; exit 125; }
+umask 022
+mkdir -p "$HOME" || fail "create HOME"
+tar -x -f - -C ` + Workdir + ` --no-same-owner --no-same-permissions || fail "unpack workspace into ` + Workdir + `"
+if [ -f ` + WarmCacheView + ` ]; then
+	mkdir -p "$GOCACHE" &&
+	tar -x -m -f ` + WarmCacheView + ` -C "$GOCACHE" &&
+	date +%s >"$GOCACHE/trim.txt" || fail "prepare warm build cache in $GOCACHE"
+elif [ -d ` + WarmCacheDir + ` ]; then
+	mkdir -p "$GOCACHE" &&
+	view="$GOCACHE" && ` + makeView + ` &&
+	date +%s >"$GOCACHE/trim.txt" || fail "prepare warm build cache in $GOCACHE"
+fi
+printf '%s' '` + readyMarker + `' >&2
+exec "$@" </dev/null
+`
+
+// fixedEnv is set in every sandbox. Spec.Env may override all but the
+// entries named in lockedEnv.
+var fixedEnv = []string{
+	"HOME=/tmp/home",
+	"TMPDIR=/tmp",
+	"GOCACHE=/tmp/gocache",
+	"GOFLAGS=-mod=mod",
+	"GOPROXY=off",
+	"GOTOOLCHAIN=local",
+	"GOSUMDB=off",
+}
+
+// lockedEnv names variables Spec.Env cannot override: a run must never
+// download code or toolchains.
+var lockedEnv = map[string]bool{"GOPROXY": true, "GOTOOLCHAIN": true}
+
+// Run runs spec in a fresh container and volume, and removes both before
+// it returns, on every path. A failing command, a timeout or an OOM kill is
+// data in the Result; an error means the sandbox could not do its job
+// (engine down, image missing, setup failed, ctx cancelled). Run reads
+// spec.Workspace until it is sent or the run ends; it does not close it.
+func (d *Docker) Run(ctx context.Context, spec Spec) (Result, error) {
+	lim := spec.Limits.WithDefaults()
+	if err := validate(spec, lim); err != nil {
+		return Result{}, err
+	}
+	env, err := buildEnv(spec.Env)
+	if err != nil {
+		return Result{}, err
+	}
+	name, err := randomName()
+	if err != nil {
+		return Result{}, err
+	}
+	log := d.log.WithField("sandbox", name)
+	labels := d.mergeLabels(spec.Labels)
+
+	// The run's phases, logged at debug level once all is removed.
+	var created, executed time.Time
+	begin := time.Now()
+	defer func() {
+		if created.IsZero() || executed.IsZero() {
+			return
+		}
+		log.WithFields(logrus.Fields{
+			"create":  created.Sub(begin).Round(time.Millisecond),
+			"execute": executed.Sub(created).Round(time.Millisecond),
+			"remove":  time.Since(executed).Round(time.Millisecond),
+		}).Debug("sandbox timings")
+	}()
+
+	// Removal is deferred before creation and goes by name, so that an
+	// object created by a request the caller cancelled is removed too.
+	// Defers run last-in first-out: the container goes before its volume.
+	defer d.removeVolume(ctx, name, log)
+	_, err = d.cli.VolumeCreate(ctx, client.VolumeCreateOptions{
+		Name:   name,
+		Driver: "local",
+		DriverOpts: map[string]string{
+			"type":   "tmpfs",
+			"device": "tmpfs",
+			"o":      fmt.Sprintf("size=%d,uid=1000,gid=1000,mode=0700,nosuid,nodev", lim.WorkspaceBytes),
+		},
+		Labels: labels,
+	})
+	if err != nil {
+		return Result{}, d.engineErr("create workspace volume", err)
+	}
+
+	defer d.removeContainer(ctx, name, log)
+	made, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Name:       name,
+		Config:     containerConfig(spec, env, labels),
+		HostConfig: hostConfig(spec, lim, name),
+	})
+	if cerrdefs.IsNotFound(err) {
+		return Result{}, fmt.Errorf("create container: image %s: %w (build it first, e.g. make image)", spec.Image, ErrImageNotFound)
+	}
+	if err != nil {
+		return Result{}, d.engineErr("create container", err)
+	}
+	for _, w := range made.Warnings {
+		log.WithField("warning", w).Warn("engine warning on container create")
+	}
+	created = time.Now()
+	res, err := d.execute(ctx, made.ID, spec, lim, log)
+	executed = time.Now()
+	return res, err
+}
+
+// execute attaches to the created container, starts it, streams the
+// workspace in, enforces the timeout and collects the result.
+func (d *Docker) execute(ctx context.Context, id string, spec Spec, lim Limits, log *logrus.Entry) (Result, error) {
+	att, err := d.cli.ContainerAttach(ctx, id, client.ContainerAttachOptions{
+		Stream: true, Stdin: true, Stdout: true, Stderr: true,
+	})
+	if err != nil {
+		return Result{}, d.engineErr("attach container", err)
+	}
+	defer att.Close()
+
+	stdout, stderr := newCapture(lim.OutputBytes), newCapture(lim.OutputBytes)
+	pre := newPreamble(readyMarker, stderr, preambleMax)
+	outDone := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(stdout, pre, att.Reader)
+		outDone <- err
+	}()
+
+	wait := d.cli.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	if _, err := d.cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+		return Result{}, d.engineErr("start container", err)
+	}
+	started := time.Now()
+	timer := time.NewTimer(lim.Timeout)
+	defer timer.Stop()
+
+	inDone := make(chan error, 1)
+	go func() { inDone <- sendWorkspace(att, spec.Workspace) }()
+	// The stdin goroutine must be done with spec.Workspace before Run
+	// returns; closing the connection makes its writes fail.
+	defer func() { att.Close(); <-inDone }()
+
+	var res Result
+	var exit container.WaitResponse
+	sending := inDone // set to nil once the workspace is sent
+wait:
+	for {
+		select {
+		case exit = <-wait.Result:
+			res.Duration = time.Since(started)
+			break wait
+		case err := <-wait.Error:
+			d.kill(ctx, id, log)
+			if ctx.Err() != nil {
+				return Result{}, fmt.Errorf("run: %w", ctx.Err())
+			}
+			return Result{}, d.engineErr("wait container", err)
+		case err := <-sending:
+			inDone <- err // for the deferred receive
+			var rerr *workspaceReadError
+			if errors.As(err, &rerr) {
+				d.kill(ctx, id, log)
+				return Result{}, fmt.Errorf("send workspace: %w", rerr.err)
+			}
+			if err != nil {
+				log.WithError(err).Debug("workspace not fully sent")
+			}
+			sending = nil
+		case <-timer.C:
+			if res.TimedOut {
+				return Result{}, fmt.Errorf("container did not stop %v after it was killed", cleanupTimeout)
+			}
+			res.TimedOut = true
+			d.kill(ctx, id, log)
+			timer.Reset(cleanupTimeout)
+		case <-ctx.Done():
+			d.kill(ctx, id, log)
+			return Result{}, fmt.Errorf("run: %w", ctx.Err())
+		}
+	}
+	if exit.Error != nil && exit.Error.Message != "" {
+		return Result{}, fmt.Errorf("wait container: %s", exit.Error.Message)
+	}
+	res.ExitCode = int(exit.StatusCode)
+
+	if err := drain(outDone, att); err != nil {
+		return Result{}, fmt.Errorf("read output: %w", err)
+	}
+	res.Stdout, res.StdoutTruncated = stdout.bytes(), stdout.truncated()
+	res.Stderr, res.StderrTruncated = stderr.bytes(), stderr.truncated()
+
+	insp, err := d.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		return Result{}, d.engineErr("inspect container", err)
+	}
+	if st := insp.Container.State; st != nil {
+		res.OOMKilled = st.OOMKilled
+	}
+
+	if !pre.found {
+		msg := summary(pre.before())
+		res.Stderr = pre.before()
+		return res, fmt.Errorf("%w: exit %d, timed out %t, oom %t: %s",
+			ErrSetup, res.ExitCode, res.TimedOut, res.OOMKilled, msg)
+	}
+	if b := pre.before(); len(b) > 0 {
+		log.WithField("stderr", string(b)).Debug("sandbox wrapper said something")
+	}
+	return res, nil
+}
+
+// drain waits for the output copier to finish after the container exited.
+// The engine ends the stream when the container stops; if it does not
+// within drainTimeout, the connection is closed.
+func drain(outDone <-chan error, att client.ContainerAttachResult) error {
+	t := time.NewTimer(drainTimeout)
+	defer t.Stop()
+	select {
+	case err := <-outDone:
+		return err
+	case <-t.C:
+		att.Close()
+		<-outDone
+		return errors.New("output stream did not end after the container exited")
+	}
+}
+
+// workspaceReadError marks a failure to read Spec.Workspace: the grader's
+// fault, unlike a failed write to a container that already exited.
+type workspaceReadError struct{ err error }
+
+func (e *workspaceReadError) Error() string { return "read workspace: " + e.err.Error() }
+
+type readErrMarker struct{ r io.Reader }
+
+func (m readErrMarker) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &workspaceReadError{err}
+	}
+	return n, err
+}
+
+// sendWorkspace writes the workspace tar to the container's stdin and
+// closes it. A nil workspace sends an empty archive.
+func sendWorkspace(att client.ContainerAttachResult, ws io.Reader) error {
+	if ws == nil {
+		var empty bytes.Buffer
+		_ = tar.NewWriter(&empty).Close()
+		ws = &empty
+	}
+	// A tar written straight through a pipe arrives in many small pieces
+	// (a header, then a file's content); each would be a write to the
+	// engine's connection. Batching them makes a 30,000-file workspace
+	// arrive several times faster. (The anonymous struct hides bufio's
+	// ReadFrom, which would hand the copy back to the connection.)
+	bw := bufio.NewWriterSize(att.Conn, sendBufferBytes)
+	_, err := io.Copy(struct{ io.Writer }{bw}, readErrMarker{ws})
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	if cerr := att.CloseWrite(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// sendBufferBytes is the size of the batches the workspace is sent in.
+const sendBufferBytes = 256 << 10
+
+// kill sends SIGKILL, ignoring a container that already stopped.
+func (d *Docker) kill(ctx context.Context, id string, log *logrus.Entry) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	_, err := d.cli.ContainerKill(cctx, id, client.ContainerKillOptions{Signal: "KILL"})
+	if err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+		log.WithError(err).Warn("kill container")
+	}
+}
+
+// removeContainer force-removes the container name, on a context that
+// survives the caller's cancellation.
+func (d *Docker) removeContainer(ctx context.Context, name string, log *logrus.Entry) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	_, err := d.cli.ContainerRemove(cctx, name, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		log.WithError(err).Error("remove container (GC will collect it once this process exits)")
+	}
+}
+
+// removeVolume force-removes the volume name like removeContainer.
+func (d *Docker) removeVolume(ctx context.Context, name string, log *logrus.Entry) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	_, err := d.cli.VolumeRemove(cctx, name, client.VolumeRemoveOptions{Force: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		log.WithError(err).Error("remove volume (GC will collect it once this process exits)")
+	}
+}
+
+// containerConfig is the container's configuration: the wrapper as
+// entrypoint, spec.Cmd as its arguments, stdin open for the workspace.
+func containerConfig(spec Spec, env []string, labels map[string]string) *container.Config {
+	return &container.Config{
+		Image:        spec.Image,
+		User:         User,
+		Env:          env,
+		Entrypoint:   []string{"/bin/sh", "-c", wrapper, "cmcgrader-sandbox"},
+		Cmd:          spec.Cmd,
+		WorkingDir:   Workdir,
+		Labels:       labels,
+		AttachStdin:  true,
+		AttachStdout: true,
+		AttachStderr: true,
+		OpenStdin:    true,
+		StdinOnce:    true,
+	}
+}
+
+// hostConfig holds the hardening and the limits of a run.
+func hostConfig(spec Spec, lim Limits, volume string) *container.HostConfig {
+	init := true
+	pids := lim.Pids
+	return &container.HostConfig{
+		NetworkMode:    "none",
+		CapDrop:        []string{"ALL"},
+		SecurityOpt:    []string{"no-new-privileges"},
+		ReadonlyRootfs: true,
+		Init:           &init,
+		Runtime:        spec.Runtime,
+		IpcMode:        container.IPCModePrivate,
+		// The engine must not keep candidate output on disk; Run reads the
+		// attached streams itself.
+		LogConfig: container.LogConfig{Type: "none"},
+		Tmpfs: map[string]string{
+			"/tmp": fmt.Sprintf("rw,exec,nosuid,nodev,mode=1777,size=%d", lim.TmpBytes),
+		},
+		Mounts: []mount.Mount{{
+			Type:   mount.TypeVolume,
+			Source: volume,
+			Target: Workdir,
+			// Copying image content into the volume would happen before the
+			// tmpfs is mounted, and be lost.
+			VolumeOptions: &mount.VolumeOptions{NoCopy: true},
+		}},
+		Resources: container.Resources{
+			Memory:     lim.Memory,
+			MemorySwap: lim.Memory,
+			NanoCPUs:   int64(lim.CPUs * 1e9),
+			PidsLimit:  &pids,
+		},
+	}
+}
+
+// validate checks the fields Run needs; lim has defaults applied.
+func validate(spec Spec, lim Limits) error {
+	switch {
+	case spec.Image == "":
+		return errors.New("sandbox spec: image is required")
+	case len(spec.Cmd) == 0:
+		return errors.New("sandbox spec: cmd is required")
+	case lim.Timeout < 0, lim.Memory < 0, lim.CPUs < 0, lim.Pids < 0,
+		lim.WorkspaceBytes < 0, lim.TmpBytes < 0, lim.OutputBytes < 0:
+		return fmt.Errorf("sandbox spec: limits must not be negative: %+v", lim)
+	}
+	return nil
+}
+
+// buildEnv returns fixedEnv with extra applied: an entry replaces the one
+// of the same key, except for lockedEnv keys, which are refused.
+func buildEnv(extra []string) ([]string, error) {
+	env := append([]string(nil), fixedEnv...)
+	idx := make(map[string]int, len(env))
+	for i, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		idx[k] = i
+	}
+	for _, kv := range extra {
+		k, _, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("sandbox spec: env %q: want KEY=VALUE", kv)
+		}
+		if lockedEnv[k] {
+			return nil, fmt.Errorf("sandbox spec: env %s cannot be overridden", k)
+		}
+		if i, ok := idx[k]; ok {
+			env[i] = kv
+			continue
+		}
+		idx[k] = len(env)
+		env = append(env, kv)
+	}
+	return env, nil
+}
+
+// randomName returns a fresh name for a run's container and volume.
+func randomName() (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random name: %w", err)
+	}
+	return "cmcgrader-" + hex.EncodeToString(b), nil
+}
+
+// summary joins the non-empty lines of b into one line for an error
+// message, capped at 1 KiB.
+func summary(b []byte) string {
+	var lines []string
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if s := strings.TrimSpace(line); s != "" {
+			lines = append(lines, s)
+		}
+	}
+	if len(lines) == 0 {
+		return "no output"
+	}
+	s := strings.Join(lines, "; ")
+	if len(s) > 1<<10 {
+		s = s[:1<<10] + "..."
+	}
+	return s
+}
+
+// makeView is the shell command that makes, in the existing folder
+// $view, the view of WarmCacheDir a run uses as $GOCACHE: copies of its
+// index files, symlinks to its outputs.
+const makeView = `{ tar -c -f - -C ` + WarmCacheDir + ` --exclude='*-d' . | tar -x -m -f - -C "$view"; }` +
+	` && cp -R -s -n ` + WarmCacheDir + `/. "$view"/`
+
+// warmViewScript is the shell command, run as root at image build, that
+// writes WarmCacheView: the view the wrapper would otherwise make at
+// every run, as one tar.
+const warmViewScript = `view=/tmp/cmcgrader-view && rm -rf "$view" && mkdir "$view" && ` + makeView +
+	` && tar -c -f ` + WarmCacheView + ` -C "$view" . && chmod a+r ` + WarmCacheView + ` && rm -rf "$view"`

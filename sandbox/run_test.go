@@ -1,0 +1,556 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/mount"
+	"github.com/sirupsen/logrus"
+)
+
+// sh is the command running script in the sandbox shell.
+func sh(script string) []string { return []string{"/bin/sh", "-c", script} }
+
+func TestRunExitCode(t *testing.T) {
+	t.Parallel()
+	d, img := newTestDocker(t), testImage(t)
+	for _, code := range []int{0, 1, 2, 42, 124} {
+		t.Run(fmt.Sprint(code), func(t *testing.T) {
+			t.Parallel()
+			res, err := runClean(t, d, Spec{Image: img, Cmd: sh(fmt.Sprintf("exit %d", code))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ExitCode != code || res.TimedOut || res.OOMKilled {
+				t.Errorf("result %+v, want exit %d", res, code)
+			}
+		})
+	}
+}
+
+func TestRunStreams(t *testing.T) {
+	t.Parallel()
+	d, img := newTestDocker(t), testImage(t)
+	res, err := runClean(t, d, Spec{Image: img, Cmd: sh("echo out1; echo err1 >&2; echo out2; printf err2 >&2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(res.Stdout), "out1\nout2\n"; got != want {
+		t.Errorf("stdout %q, want %q", got, want)
+	}
+	if got, want := string(res.Stderr), "err1\nerr2"; got != want {
+		t.Errorf("stderr %q, want %q", got, want)
+	}
+	if res.StdoutTruncated || res.StderrTruncated {
+		t.Error("truncated flags set")
+	}
+}
+
+func TestRunWorkspace(t *testing.T) {
+	t.Parallel()
+	d, img := newTestDocker(t), testImage(t)
+	ws := tarOf(t, map[string]string{
+		"go.mod":       "module example.com/m\n",
+		"pkg/":         "",
+		"pkg/a/b.txt":  "hello from the workspace\n",
+		"/abs/c.txt":   "the leading slash is dropped",
+		"bin/tool.sh":  "echo x",
+		"deep/er/e/st": "",
+	})
+	script := `set -e
+W=` + Workdir + `
+test "$PWD" = "$W"
+cat "$W/pkg/a/b.txt"
+cat go.mod
+stat -c '%a %u:%g' "$W" "$W/pkg/a/b.txt"
+test -f "$W/abs/c.txt" && test ! -e /abs && echo contained
+echo write > "$W/new.txt" && cat "$W/new.txt"`
+	res, err := runClean(t, d, Spec{Image: img, Cmd: sh(script), Workspace: ws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "hello from the workspace\nmodule example.com/m\n700 1000:1000\n644 1000:1000\ncontained\nwrite\n"
+	if res.ExitCode != 0 || string(res.Stdout) != want {
+		t.Errorf("exit %d\nstdout %q\nwant   %q\nstderr %s", res.ExitCode, res.Stdout, want, res.Stderr)
+	}
+}
+
+// TestRunWorkspaceDotDot checks that member names climbing out of the
+// workspace are refused: the run fails setup and nothing is written.
+func TestRunWorkspaceDotDot(t *testing.T) {
+	t.Parallel()
+	d, img := newTestDocker(t), testImage(t)
+	for _, name := range []string{"../escape.txt", "pkg/../../escape.txt", "pkg/../inside.txt"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ws := tarOf(t, map[string]string{name: "x", "ok.txt": "ok"})
+			_, err := runClean(t, d, Spec{Image: img, Cmd: sh("echo ran"), Workspace: ws})
+			if !errors.Is(err, ErrSetup) || !strings.Contains(err.Error(), "..") {
+				t.Errorf("error %v, want ErrSetup naming the member", err)
+			}
+		})
+	}
+}
+
+func TestRunNilWorkspace(t *testing.T) {
+	t.Parallel()
+	d, img := newTestDocker(t), testImage(t)
+	res, err := runClean(t, d, Spec{Image: img, Cmd: sh("ls -A " + Workdir + " | wc -l")})
+	if err != nil || strings.TrimSpace(string(res.Stdout)) != "0" {
+		t.Errorf("empty workspace: %q, %v", res.Stdout, err)
+	}
+}
+
+// TestRunHardening checks the isolation a run gets, one probe a case.
+func TestRunHardening(t *testing.T) {
+	t.Parallel()
+	d, img := newTestDocker(t), testImage(t)
+	tests := []struct {
+		name   string
+		script string
+		want   string
+	}{
+		{name: "user", script: "id -u; id -g", want: "1000\n1000\n"},
+		{name: "network none", script: "ls /sys/class/net", want: "lo\n"},
+		{name: "read-only root", script: "touch /etc/x 2>/dev/null && echo writable || echo read-only; touch /x 2>/dev/null || echo read-only", want: "read-only\nread-only\n"},
+		{name: "tmp writable and exec", script: "cp /bin/true /tmp/t && /tmp/t && echo ok; grep ' /tmp ' /proc/mounts | grep -c nosuid", want: "ok\n1\n"},
+		{name: "no capabilities", script: "grep -E '^Cap(Eff|Prm|Bnd):' /proc/self/status | awk '{print $2}'", want: "0000000000000000\n0000000000000000\n0000000000000000\n"},
+		{name: "no new privileges", script: "grep NoNewPrivs /proc/self/status | awk '{print $2}'", want: "1\n"},
+		{name: "init is pid 1", script: "cat /proc/1/comm", want: "docker-init\n"},
+		{name: "stdin is empty", script: "cat; echo done", want: "done\n"},
+		{name: "env", script: `echo "$HOME $TMPDIR $GOCACHE $GOFLAGS $GOPROXY $GOTOOLCHAIN $GOSUMDB"; test -d "$HOME" && echo home`,
+			want: "/tmp/home /tmp /tmp/gocache -mod=mod off local off\nhome\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res, err := runClean(t, d, Spec{Image: img, Cmd: sh(tt.script)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(res.Stdout) != tt.want {
+				t.Errorf("stdout %q, want %q (exit %d, stderr %q)", res.Stdout, tt.want, res.ExitCode, res.Stderr)
+			}
+		})
+	}
+}
+
+func TestRunEnv(t *testing.T) {
+	t.Parallel()
+	d, img := newTestDocker(t), testImage(t)
+	res, err := runClean(t, d, Spec{Image: img, Cmd: sh(`echo "$GOFLAGS $EXTRA $GOPROXY"`), Env: []string{"GOFLAGS=-mod=vendor", "EXTRA=1"}})
+	if err != nil || string(res.Stdout) != "-mod=vendor 1 off\n" {
+		t.Errorf("stdout %q, %v", res.Stdout, err)
+	}
+	for _, kv := range []string{"GOPROXY=https://proxy.golang.org", "GOTOOLCHAIN=auto", "NOVALUE", "=x"} {
+		if _, err := d.Run(context.Background(), Spec{Image: img, Cmd: sh("true"), Env: []string{kv}}); err == nil {
+			t.Errorf("env %q accepted", kv)
+		}
+	}
+}
+
+func TestRunTimeout(t *testing.T) {
+	t.Parallel()
+	d, img := newTestDocker(t), testImage(t)
+	const timeout = 4 * time.Second // counts the setup too
+	start := time.Now()
+	res, err := runClean(t, d, Spec{Image: img, Cmd: sh("echo started; sleep 60"), Limits: Limits{Timeout: timeout}})
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.TimedOut || res.ExitCode != 137 {
+		t.Errorf("TimedOut %v, exit %d; want true, 137", res.TimedOut, res.ExitCode)
+	}
+	if res.Duration < timeout || took > timeout+5*time.Second {
+		t.Errorf("duration %v, Run took %v; want about %v", res.Duration, took, timeout)
+	}
+	if string(res.Stdout) != "started\n" {
+		t.Errorf("stdout %q: output before the kill is lost", res.Stdout)
+	}
+}
+
+func TestRunOOM(t *testing.T) {
+	t.Parallel()
+	d, img := newTestDocker(t), testImage(t)
+	// tail keeps the "last line" of an endless stream without newlines.
+	res, err := runClean(t, d, Spec{Image: img, Cmd: []string{"tail", "/dev/zero"}, Limits: Limits{Memory: 64 << 20, Timeout: time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.OOMKilled || res.ExitCode != 137 || res.TimedOut {
+		t.Errorf("OOMKilled %v, exit %d, timed out %v; want true, 137, false", res.OOMKilled, res.ExitCode, res.TimedOut)
+	}
+}
+
+func TestRunPidsLimit(t *testing.T) {
+	t.Parallel()
+	d, img := newTestDocker(t), testImage(t)
+	// A fork bomb in the background; the shell then samples the pids
+	// cgroup with builtins only (no fork needed) and prints the maximum.
+	script := `bomb() { bomb & bomb & }
+(bomb) 2>/dev/null &
+p=/sys/fs/cgroup/pids/pids.current; [ -r $p ] || p=/sys/fs/cgroup/pids.current
+max=0; i=0
+while [ $i -lt 500 ]; do read n < $p; [ $n -gt $max ] && max=$n; i=$((i+1)); done
+echo $max`
+	const limit = 64
+	res, err := runClean(t, d, Spec{Image: img, Cmd: sh(script), Limits: Limits{Pids: limit, Timeout: time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peak int
+	if _, err := fmt.Sscan(string(res.Stdout), &peak); err != nil {
+		t.Fatalf("stdout %q stderr %q exit %d: %v", res.Stdout, res.Stderr, res.ExitCode, err)
+	}
+	if peak < limit/2 || peak > limit {
+		t.Errorf("peak pids %d, want the bomb stopped at the limit %d", peak, limit)
+	}
+	t.Logf("fork bomb peaked at %d processes (limit %d) in %v", peak, limit, res.Duration)
+}
+
+func TestRunWorkspaceCap(t *testing.T) {
+	t.Parallel()
+	d, img := newTestDocker(t), testImage(t)
+	res, err := runClean(t, d, Spec{
+		Image:  img,
+		Cmd:    sh("head -c 8M /dev/zero > a && echo fits; head -c 16M /dev/zero > b && echo too-big-fits"),
+		Limits: Limits{WorkspaceBytes: 12 << 20},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(res.Stdout) != "fits\n" || !strings.Contains(string(res.Stderr), "No space left on device") {
+		t.Errorf("stdout %q, stderr %q", res.Stdout, res.Stderr)
+	}
+}
+
+func TestRunTmpCap(t *testing.T) {
+	t.Parallel()
+	d, img := newTestDocker(t), testImage(t)
+	res, err := runClean(t, d, Spec{Image: img, Cmd: sh("head -c 64M /dev/zero > /tmp/big"), Limits: Limits{TmpBytes: 32 << 20}})
+	if err != nil || res.ExitCode == 0 || !strings.Contains(string(res.Stderr), "No space left on device") {
+		t.Errorf("exit %d, stderr %q, %v", res.ExitCode, res.Stderr, err)
+	}
+}
+
+func TestRunSetupFailure(t *testing.T) {
+	t.Parallel()
+	d, img := newTestDocker(t), testImage(t)
+	t.Run("not a tar", func(t *testing.T) {
+		t.Parallel()
+		res, err := runClean(t, d, Spec{Image: img, Cmd: sh("echo ran"), Workspace: strings.NewReader(strings.Repeat("not a tar archive\n", 100))})
+		if !errors.Is(err, ErrSetup) {
+			t.Fatalf("error %v, want ErrSetup", err)
+		}
+		if res.ExitCode != SetupExitCode || len(res.Stdout) != 0 || !strings.Contains(err.Error(), "cmcgrader-sandbox: unpack workspace") {
+			t.Errorf("exit %d, stdout %q, error %v", res.ExitCode, res.Stdout, err)
+		}
+	})
+	t.Run("workspace over the cap", func(t *testing.T) {
+		t.Parallel()
+		big := tarOf(t, map[string]string{"big": strings.Repeat("x", 4<<20)})
+		_, err := runClean(t, d, Spec{Image: img, Cmd: sh("echo ran"), Workspace: big, Limits: Limits{WorkspaceBytes: 1 << 20}})
+		if !errors.Is(err, ErrSetup) {
+			t.Errorf("error %v, want ErrSetup", err)
+		}
+	})
+	t.Run("workspace read fails", func(t *testing.T) {
+		t.Parallel()
+		r := io.MultiReader(strings.NewReader(strings.Repeat("\x00", 512)), errReader{errors.New("disk on fire")})
+		_, err := runClean(t, d, Spec{Image: img, Cmd: sh("echo ran"), Workspace: r})
+		if err == nil || !strings.Contains(err.Error(), "disk on fire") {
+			t.Errorf("error %v, want the read error", err)
+		}
+	})
+	t.Run("command fakes a setup failure", func(t *testing.T) {
+		t.Parallel()
+		res, err := runClean(t, d, Spec{Image: img, Cmd: sh("echo 'cmcgrader-sandbox: unpack workspace' >&2; exit 125")})
+		if err != nil || res.ExitCode != 125 {
+			t.Errorf("exit %d, %v; want 125 as data", res.ExitCode, err)
+		}
+	})
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+func TestRunBadSpec(t *testing.T) {
+	t.Parallel()
+	d := newTestDocker(t)
+	for _, spec := range []Spec{
+		{Cmd: sh("true")},
+		{Image: "x"},
+		{Image: "x", Cmd: sh("true"), Limits: Limits{Memory: -1}},
+	} {
+		if _, err := d.Run(context.Background(), spec); err == nil {
+			t.Errorf("Run(%+v) accepted", spec)
+		}
+	}
+}
+
+func TestRunImageMissing(t *testing.T) {
+	t.Parallel()
+	d := newTestDocker(t)
+	_, err := runClean(t, d, Spec{Image: "cmcgrader-no-such-image:" + randomHex(t), Cmd: sh("true")})
+	if !errors.Is(err, ErrImageNotFound) {
+		t.Errorf("error %v, want ErrImageNotFound", err)
+	}
+}
+
+func TestRunCancel(t *testing.T) {
+	t.Parallel()
+	d, img := newTestDocker(t), testImage(t)
+	id := randomHex(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := d.Run(ctx, Spec{Image: img, Cmd: sh("sleep 60"), Labels: map[string]string{"dev.cmcgrader.test": id}})
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 10*time.Second {
+		t.Errorf("error %v after %v, want the context's error soon", err, time.Since(start))
+	}
+	assertNoLeftovers(t, d, "dev.cmcgrader.test="+id)
+}
+
+func TestRunRuntime(t *testing.T) {
+	t.Parallel()
+	d, img := newTestDocker(t), testImage(t)
+	res, err := runClean(t, d, Spec{Image: img, Cmd: sh("echo ok"), Runtime: "runc"})
+	if err != nil || string(res.Stdout) != "ok\n" {
+		t.Errorf("runtime runc: %q, %v", res.Stdout, err)
+	}
+	if _, err := runClean(t, d, Spec{Image: img, Cmd: sh("true"), Runtime: "no-such-runtime"}); err == nil {
+		t.Error("unknown runtime accepted")
+	}
+}
+
+// TestRunOutputFlood writes about 1 GiB to stdout and checks it is cut
+// with a marker while this process's heap stays small. It does not run in
+// parallel so that the heap samples are its own.
+func TestRunOutputFlood(t *testing.T) {
+	d, img := newTestDocker(t), testImage(t)
+	const limit = 1 << 20
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > peak.Load() {
+				peak.Store(ms.HeapAlloc)
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	runtime.GC()
+	res, err := runClean(t, d, Spec{
+		Image:  img,
+		Cmd:    sh("echo first-line; head -c 1073741824 /dev/zero | tr '\\0' x; echo; echo last-line; echo err-first >&2; head -c 8M /dev/zero >&2; echo err-last >&2"),
+		Limits: Limits{OutputBytes: limit, Timeout: 5 * time.Minute},
+	})
+	close(stop)
+	<-sampled
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("1 GiB flood: %v, peak heap %d MiB", res.Duration, peak.Load()>>20)
+	if peak.Load() > 64<<20 {
+		t.Errorf("peak heap %d MiB, want bounded (< 64 MiB)", peak.Load()>>20)
+	}
+	for _, s := range []struct {
+		name      string
+		out       []byte
+		trunc     bool
+		first     string
+		last      string
+		truncated int
+	}{
+		{"stdout", res.Stdout, res.StdoutTruncated, "first-line\n", "last-line\n", 11 + 1<<30 + 1 + 10 - limit},
+		{"stderr", res.Stderr, res.StderrTruncated, "err-first\n", "err-last\n", 10 + 8<<20 + 9 - limit},
+	} {
+		marker := fmt.Sprintf("\n... [cmcgrader: %d bytes truncated] ...\n", s.truncated)
+		if !s.trunc || len(s.out) != limit+len(marker) || !strings.Contains(string(s.out), marker) ||
+			!strings.HasPrefix(string(s.out), s.first) || !strings.HasSuffix(string(s.out), s.last) {
+			t.Errorf("%s: truncated %v, %d bytes, want head %q, marker %q, tail %q", s.name, s.trunc, len(s.out), s.first, marker, s.last)
+		}
+	}
+}
+
+// BenchmarkRunTrivial measures the sandbox overhead of one run: create,
+// start, wait and remove of true (go test -run '^$' -bench RunTrivial
+// ./sandbox). cmcgrader-bench reports the same figure beside the others.
+func BenchmarkRunTrivial(b *testing.B) {
+	ctx := context.Background()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	d, err := New(ctx, logrus.NewEntry(log))
+	if err != nil {
+		b.Fatalf("docker engine needed: %v", err)
+	}
+	defer d.Close()
+	img := os.Getenv("CMCGRADER_TEST_IMAGE")
+	if img == "" {
+		img = BaseTag(testGoVersion)
+	}
+	for b.Loop() {
+		res, err := d.Run(ctx, Spec{Image: img, Cmd: []string{"true"}})
+		if err != nil || res.ExitCode != 0 {
+			b.Fatalf("exit %d, %v", res.ExitCode, err)
+		}
+	}
+}
+
+// TestRunGoWarmCache runs go test and go vet in the sandbox on a module
+// importing net/http, so the image's warm build cache is used through the
+// wrapper's copy-on-write view. It needs an image with Go, like the
+// grading image.
+func TestRunGoWarmCache(t *testing.T) {
+	t.Parallel()
+	d, img := newTestDocker(t), testImage(t)
+	ws := tarOf(t, map[string]string{
+		"go.mod": "module example.com/m\n\ngo 1.26\n",
+		"m_test.go": `package m
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+func TestServe(t *testing.T) {
+	s := httptest.NewServer(http.NotFoundHandler())
+	defer s.Close()
+}
+`,
+	})
+	script := `command -v go >/dev/null || { echo "no go in image: this test needs the grading image" >&2; exit 99; }
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+t0=$(ms); go test -count=1 . || exit 1
+t1=$(ms); go vet . || exit 1
+t2=$(ms); go test -count=1 . >/dev/null || exit 1
+t3=$(ms)
+echo "go test $((t1-t0)) ms, go vet $((t2-t1)) ms, go test again $((t3-t2)) ms"
+echo "links $(find "$GOCACHE" -type l | wc -l), /tmp $(du -sm /tmp | cut -f1) MB"`
+	res, err := runClean(t, d, Spec{Image: img, Cmd: sh(script), Workspace: ws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 0 || !strings.HasPrefix(string(res.Stdout), "ok") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	// The view links the image's compiled outputs instead of copying them.
+	if strings.Contains(string(res.Stdout), "links 0,") {
+		t.Errorf("no symlinks into the image's warm cache in $GOCACHE: %s", res.Stdout)
+	}
+	t.Logf("in %v: %s", res.Duration, strings.ReplaceAll(strings.TrimSpace(string(res.Stdout)), "\n", "; "))
+}
+
+// TestHostConfig pins the hardening of every run, including what the
+// integration tests cannot observe from inside (log driver, swap).
+func TestHostConfig(t *testing.T) {
+	lim := Limits{CPUs: 1.5, Memory: 256 << 20, Pids: 100, TmpBytes: 64 << 20, WorkspaceBytes: 32 << 20}.WithDefaults()
+	hc := hostConfig(Spec{Runtime: "runsc"}, lim, "vol")
+	checks := []struct {
+		what string
+		ok   bool
+	}{
+		{"network none", hc.NetworkMode == "none"},
+		{"cap drop all", slices.Equal(hc.CapDrop, []string{"ALL"}) && len(hc.CapAdd) == 0},
+		{"no-new-privileges", slices.Contains(hc.SecurityOpt, "no-new-privileges")},
+		{"read-only root", hc.ReadonlyRootfs},
+		{"init", hc.Init != nil && *hc.Init},
+		{"runtime", hc.Runtime == "runsc"},
+		{"log driver none", hc.LogConfig.Type == "none"},
+		{"not privileged", !hc.Privileged && hc.PidMode == "" && hc.UsernsMode == ""},
+		{"memory", hc.Memory == 256<<20},
+		{"no swap", hc.MemorySwap == hc.Memory},
+		{"cpus", hc.NanoCPUs == 1_500_000_000},
+		{"pids", hc.PidsLimit != nil && *hc.PidsLimit == 100},
+		{"tmp", hc.Tmpfs["/tmp"] == "rw,exec,nosuid,nodev,mode=1777,size=67108864"},
+		{"workspace volume", len(hc.Mounts) == 1 && hc.Mounts[0].Type == mount.TypeVolume &&
+			hc.Mounts[0].Source == "vol" && hc.Mounts[0].Target == Workdir && hc.Mounts[0].VolumeOptions.NoCopy},
+		{"no auto remove", !hc.AutoRemove}, // Run removes after inspecting
+	}
+	for _, c := range checks {
+		if !c.ok {
+			t.Errorf("host config: %s: got %+v", c.what, hc)
+		}
+	}
+
+	cfg := containerConfig(Spec{Image: "img", Cmd: []string{"go", "test"}}, []string{"A=1"}, map[string]string{"k": "v"})
+	if cfg.User != "1000:1000" || cfg.Tty || !cfg.OpenStdin || !cfg.StdinOnce || cfg.WorkingDir != Workdir ||
+		!slices.Equal(cfg.Cmd, []string{"go", "test"}) || cfg.Entrypoint[0] != "/bin/sh" || cfg.Labels["k"] != "v" {
+		t.Errorf("container config: %+v", cfg)
+	}
+	if !strings.Contains(wrapper, "exit 125") || SetupExitCode != 125 {
+		t.Error("wrapper exit code and SetupExitCode disagree")
+	}
+}
+
+func TestBuildEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		extra   []string
+		want    []string // entries that must be present
+		wantErr bool
+	}{
+		{name: "defaults", want: fixedEnv},
+		{name: "override GOFLAGS", extra: []string{"GOFLAGS=-mod=vendor"}, want: []string{"GOFLAGS=-mod=vendor", "GOPROXY=off"}},
+		{name: "add", extra: []string{"CGO_ENABLED=0", "EMPTY="}, want: []string{"CGO_ENABLED=0", "EMPTY=", "HOME=/tmp/home"}},
+		{name: "later wins", extra: []string{"X=1", "X=2"}, want: []string{"X=2"}},
+		{name: "GOPROXY locked", extra: []string{"GOPROXY=direct"}, wantErr: true},
+		{name: "GOTOOLCHAIN locked", extra: []string{"GOTOOLCHAIN=auto"}, wantErr: true},
+		{name: "no equals", extra: []string{"PATH"}, wantErr: true},
+		{name: "empty key", extra: []string{"=v"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := buildEnv(tt.extra)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("buildEnv(%q) error = %v, wantErr %v", tt.extra, err, tt.wantErr)
+			}
+			for _, w := range tt.want {
+				if !slices.Contains(got, w) {
+					t.Errorf("buildEnv(%q) = %q, lacks %q", tt.extra, got, w)
+				}
+			}
+			keys := map[string]bool{}
+			for _, kv := range got {
+				k, _, _ := strings.Cut(kv, "=")
+				if keys[k] {
+					t.Errorf("duplicate key %s in %q", k, got)
+				}
+				keys[k] = true
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := Spec{Image: "img", Cmd: []string{"true"}}
+	if err := validate(ok, ok.Limits.WithDefaults()); err != nil {
+		t.Errorf("validate(ok) = %v", err)
+	}
+	bad := Limits{Timeout: -time.Second}.WithDefaults()
+	if err := validate(ok, bad); err == nil {
+		t.Error("negative timeout accepted")
+	}
+}

@@ -1,0 +1,112 @@
+package sandbox
+
+import (
+	"io"
+	"time"
+)
+
+// Spec describes one sandboxed run. It holds no Docker-only notions so that
+// another backend (Kubernetes Jobs) can implement the same contract. Zero
+// values mean defaults; see DefaultLimits.
+type Spec struct {
+	// Image is the image reference or ID to run. Required.
+	Image string
+	// Cmd is the command run in Workdir after the workspace is unpacked.
+	// Required.
+	Cmd []string
+	// Env holds extra KEY=VALUE pairs. The sandbox always sets HOME, TMPDIR
+	// and the Go variables that forbid downloads (GOFLAGS=-mod=mod,
+	// GOPROXY=off, GOTOOLCHAIN=local); entries here override all but
+	// GOPROXY and GOTOOLCHAIN.
+	Env []string
+	// Workspace is a tar stream unpacked into Workdir before Cmd starts.
+	// Nil means an empty workspace.
+	Workspace io.Reader
+	// Limits bounds the run; zero fields take DefaultLimits.
+	Limits Limits
+	// Labels are added to the run's container and volume, beside the
+	// grader's own labels.
+	Labels map[string]string
+	// Runtime names an OCI runtime registered with the engine (e.g. runsc).
+	// Empty means the engine's default.
+	Runtime string
+}
+
+// Workdir is where the workspace is unpacked and Cmd runs.
+const Workdir = "/work"
+
+// Limits bounds one run. Zero fields mean the DefaultLimits value.
+type Limits struct {
+	// Timeout is the wall-clock limit; the run is killed when it passes.
+	Timeout time.Duration
+	// Memory is the memory limit in bytes; swap is set equal (no swap).
+	Memory int64
+	// CPUs is the CPU quota in units of one CPU (1.5 = one and a half).
+	CPUs float64
+	// Pids is the maximum number of processes and threads.
+	Pids int64
+	// WorkspaceBytes caps the size of the workspace volume.
+	WorkspaceBytes int64
+	// TmpBytes caps the size of /tmp (where Go builds).
+	TmpBytes int64
+	// OutputBytes caps what is kept of stdout and of stderr each; the
+	// head and the tail are kept and the middle is dropped with a marker.
+	OutputBytes int64
+}
+
+// DefaultLimits are the limits used for zero fields of Limits.
+var DefaultLimits = Limits{
+	Timeout:        5 * time.Minute,
+	Memory:         2 << 30,
+	CPUs:           2,
+	Pids:           512,
+	WorkspaceBytes: 512 << 20,
+	TmpBytes:       1 << 30,
+	OutputBytes:    8 << 20,
+}
+
+// WithDefaults returns l with every zero field set from DefaultLimits.
+func (l Limits) WithDefaults() Limits {
+	d := DefaultLimits
+	if l.Timeout == 0 {
+		l.Timeout = d.Timeout
+	}
+	if l.Memory == 0 {
+		l.Memory = d.Memory
+	}
+	if l.CPUs == 0 {
+		l.CPUs = d.CPUs
+	}
+	if l.Pids == 0 {
+		l.Pids = d.Pids
+	}
+	if l.WorkspaceBytes == 0 {
+		l.WorkspaceBytes = d.WorkspaceBytes
+	}
+	if l.TmpBytes == 0 {
+		l.TmpBytes = d.TmpBytes
+	}
+	if l.OutputBytes == 0 {
+		l.OutputBytes = d.OutputBytes
+	}
+	return l
+}
+
+// Result is what happened inside the sandbox. A failing command, a timeout
+// or an OOM kill is data here, not an error: errors from Run mean the
+// sandbox itself could not do its job.
+type Result struct {
+	// ExitCode is the command's exit status (137 when killed).
+	ExitCode int
+	// Stdout and Stderr are the captured streams, capped by
+	// Limits.OutputBytes each (head and tail kept).
+	Stdout, Stderr []byte
+	// StdoutTruncated and StderrTruncated say a stream was cut.
+	StdoutTruncated, StderrTruncated bool
+	// TimedOut says the wall-clock limit killed the run.
+	TimedOut bool
+	// OOMKilled says the kernel killed the run for exceeding Limits.Memory.
+	OOMKilled bool
+	// Duration is the wall-clock time from start to exit.
+	Duration time.Duration
+}

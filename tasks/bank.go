@@ -1,0 +1,67 @@
+package tasks
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Task returns the task with the given id, or nil.
+func (b *Bank) Task(id string) *Task {
+	for _, t := range b.Tasks {
+		if t.ID == id {
+			return t
+		}
+	}
+	return nil
+}
+
+// Exam returns the named exam with its threshold, or the zero Exam when
+// name is not one of Exams.
+func (b *Bank) Exam(name string) Exam {
+	for _, e := range b.Exams {
+		if e.Name == name {
+			return e
+		}
+	}
+	return Exam{}
+}
+
+// TasksFor returns the tasks of one exam, sorted by id.
+func (b *Bank) TasksFor(exam string) []*Task {
+	var out []*Task
+	for _, t := range b.Tasks {
+		if t.Exam == exam {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Possible returns the points the task is worth (its Points).
+func (t *Task) Possible() float64 { return t.Points }
+
+// Subset returns a copy of the bank holding only the tasks with the given
+// ids, in bank order. The copy keeps the bank's name, base, exams and
+// digest: it grades part of the same bank. An unknown id is an error that
+// lists the bank's ids.
+func (b *Bank) Subset(ids []string) (*Bank, error) {
+	want := map[string]bool{}
+	for _, id := range ids {
+		if b.Task(id) == nil {
+			known := make([]string, len(b.Tasks))
+			for i, t := range b.Tasks {
+				known[i] = t.ID
+			}
+			return nil, fmt.Errorf("task %q is not in bank %s; its tasks are %s", id, b.Name, strings.Join(known, ", "))
+		}
+		want[id] = true
+	}
+	sub := *b
+	sub.Tasks = nil
+	for _, t := range b.Tasks {
+		if want[t.ID] {
+			sub.Tasks = append(sub.Tasks, t)
+		}
+	}
+	return &sub, nil
+}
