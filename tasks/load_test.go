@@ -186,7 +186,6 @@ func TestLoadBad(t *testing.T) {
 		{"attempts-zero", []where{{"bank.yaml", "attempts"}}},
 		{"malformed-yaml", []where{{T + "task.yaml", ""}}},
 		{"no-tasks", []where{{"tasks", ""}}},
-		{"symlink", []where{{T + "statement.md", ""}}},
 		{"many-problems", []where{
 			{"bank.yaml", "version"},
 			{"tasks/cli-version/reference.patch", ""},
@@ -342,6 +341,39 @@ func TestLoadMoreProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { run(t, tt.yaml, tt.want) })
+	}
+}
+
+// TestLoadSymlink checks that links in a bank are refused, whether they
+// stand for a file, a hidden test or a folder. The links are made here
+// rather than committed: a checkout or archive may turn a committed link
+// into a plain copy, and the case would then test nothing.
+func TestLoadSymlink(t *testing.T) {
+	const T = "tasks/server-health/"
+	tests := []struct {
+		name   string
+		link   string // path in the good bank, replaced by a link
+		target string
+		want   []where
+	}{
+		{"statement", T + "statement.md", "../ui-badge/statement.md", []where{{T + "statement.md", ""}}},
+		{"outside the bank", T + "reference.patch", "/etc/hostname", []where{{T + "reference.patch", ""}}},
+		{"hidden test", T + "hidden/server/handlers/health_hidden_test.go", "../../../../server-api-version/task.yaml",
+			[]where{{T + "hidden/server/handlers/health_hidden_test.go", ""}}},
+		{"folder", "tasks/ui-badge", "server-health", []where{{"tasks/ui-badge", ""}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := copyBank(t, "good")
+			p := filepath.Join(dir, tt.link)
+			if err := os.RemoveAll(p); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(tt.target, p); err != nil {
+				t.Fatal(err)
+			}
+			assertProblems(t, dir, tt.want)
+		})
 	}
 }
 
