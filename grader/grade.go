@@ -156,7 +156,7 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 	}
 	// The whole workspace is checked once, so a hostile tree is rejected
 	// with its reason before any sandbox starts.
-	stats, err := cand.WriteTar(io.Discard, Overlay{}, TarLimits{})
+	stats, err := cand.Check(Overlay{}, TarLimits{})
 	if err != nil {
 		return nil, fmt.Errorf("%w: workspace of %s: %v", ErrSubmission, cand.Commit, err)
 	}
@@ -179,6 +179,9 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 	if err != nil {
 		return nil, fmt.Errorf("prepare image: %w", err)
 	}
+	// The image's toolchain versions, for the receipt, are asked while
+	// the tasks run: the probe is a sandbox of its own.
+	versions := g.toolVersions(ctx, img)
 	results := g.gradeTasks(ctx, bank, cand, base, img, stats)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("grading interrupted: %w", err)
@@ -206,7 +209,7 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 		rep.Tampering = []TamperFlag{} // an empty list in JSON, not null
 	}
 	rep.Summary = Summarize(bank, results)
-	rep.Receipt = g.receipt(ctx, rep, bank, cand)
+	rep.Receipt = g.receipt(rep, bank, cand, versions())
 	rep.FinishedAt = now().UTC()
 	return rep, nil
 }

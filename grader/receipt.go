@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -166,10 +167,27 @@ func (s SandboxToolchain) Versions(ctx context.Context, img ImageInfo) (ToolVers
 	return v, nil
 }
 
+// toolVersions starts asking g.Toolchain for img's versions and returns
+// a function that waits for the answer. A toolchain that cannot be asked
+// gives empty versions and is logged: the scores do not depend on it.
+func (g *Grader) toolVersions(ctx context.Context, img ImageInfo) func() ToolVersions {
+	if g.Toolchain == nil {
+		return func() ToolVersions { return ToolVersions{} }
+	}
+	done := make(chan ToolVersions, 1)
+	go func() {
+		v, err := g.Toolchain.Versions(ctx, img)
+		if err != nil {
+			g.Log.WithError(err).Warn("the receipt will not name the image's Go and Node versions")
+		}
+		done <- v
+	}()
+	return sync.OnceValue(func() ToolVersions { return <-done })
+}
+
 // receipt records the inputs of rep, whose fields other than Receipt are
-// filled. A toolchain that cannot be asked leaves the versions empty and
-// is logged: the scores do not depend on it.
-func (g *Grader) receipt(ctx context.Context, rep *Report, bank *tasks.Bank, cand *Snapshot) *Receipt {
+// filled, and the image's toolchain versions v.
+func (g *Grader) receipt(rep *Report, bank *tasks.Bank, cand *Snapshot, v ToolVersions) *Receipt {
 	lim := g.Limits.WithDefaults()
 	rc := &Receipt{
 		Repository: rep.Repository,
@@ -188,15 +206,9 @@ func (g *Grader) receipt(ctx context.Context, rep *Report, bank *tasks.Bank, can
 		},
 		GraderVersion: g.Version,
 	}
+	rc.Image.Go, rc.Image.Node = v.Go, v.Node
 	for _, t := range bank.Tasks {
 		rc.Bank.Tasks = append(rc.Bank.Tasks, TaskDigest{ID: t.ID, Digest: t.Digest(), Timeout: t.Timeout})
-	}
-	if g.Toolchain != nil {
-		v, err := g.Toolchain.Versions(ctx, rep.Image)
-		if err != nil {
-			g.Log.WithError(err).Warn("the receipt will not name the image's Go and Node versions")
-		}
-		rc.Image.Go, rc.Image.Node = v.Go, v.Node
 	}
 	return rc
 }

@@ -168,15 +168,7 @@ type plan struct {
 // gives an error wrapping ErrTooLarge before anything is written. On error
 // the stats are zero.
 func (s *Snapshot) WriteTar(w io.Writer, ov Overlay, lim TarLimits) (WorkspaceStats, error) {
-	p := &plan{s: s, lim: lim.withDefaults(), nodes: map[string]*node{}, links: map[string]bool{}}
-	if err := p.walk(s.tree, ""); err != nil {
-		return WorkspaceStats{}, err
-	}
-	p.checkSymlinks()
-	if err := p.apply(ov); err != nil {
-		return WorkspaceStats{}, err
-	}
-	names, err := p.check()
+	p, names, err := s.plan(ov, lim)
 	if err != nil {
 		return WorkspaceStats{}, err
 	}
@@ -185,6 +177,38 @@ func (s *Snapshot) WriteTar(w io.Writer, ov Overlay, lim TarLimits) (WorkspaceSt
 	}
 	p.finishStats()
 	return p.stats, nil
+}
+
+// Check plans the workspace as WriteTar does and returns the same stats
+// and errors, without reading the files' contents: it rejects a hostile
+// tree (too large, too many entries) before any sandbox starts, at the
+// cost of reading trees and object headers only.
+func (s *Snapshot) Check(ov Overlay, lim TarLimits) (WorkspaceStats, error) {
+	p, _, err := s.plan(ov, lim)
+	if err != nil {
+		return WorkspaceStats{}, err
+	}
+	p.finishStats()
+	return p.stats, nil
+}
+
+// plan lays out the workspace: the tree's entries, unsafe links dropped,
+// ov applied and the limits checked. names are the entries in the order
+// they are written.
+func (s *Snapshot) plan(ov Overlay, lim TarLimits) (*plan, []string, error) {
+	p := &plan{s: s, lim: lim.withDefaults(), nodes: map[string]*node{}, links: map[string]bool{}}
+	if err := p.walk(s.tree, ""); err != nil {
+		return nil, nil, err
+	}
+	p.checkSymlinks()
+	if err := p.apply(ov); err != nil {
+		return nil, nil, err
+	}
+	names, err := p.check()
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, names, nil
 }
 
 // skip notes an entry left out. There are at most MaxEntries of them;
