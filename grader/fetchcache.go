@@ -159,8 +159,14 @@ func (c *FetchCache) Update(ctx context.Context, log *logrus.Entry, opts FetchOp
 	}
 	// Reads go through a store that keeps the pack files open: without
 	// that, go-git opens the pack again for every object, which made
-	// writing a 30,000-file workspace from the mirror take seconds.
-	m.store = filesystem.NewStorageWithOptions(osfs.New(m.Dir), cache.NewObjectLRU(mirrorCacheBytes), filesystem.Options{KeepDescriptors: true})
+	// writing a 30,000-file workspace from the mirror take seconds. It
+	// also lists the loose objects once (ExclusiveAccess) instead of
+	// trying to open a loose file before every packed object it sizes.
+	// Every object a grading reads is in the mirror by now, and fetches
+	// into a mirror only add files, so a list taken later is no less
+	// complete for what this grading reads.
+	m.store = filesystem.NewStorageWithOptions(osfs.New(m.Dir), cache.NewObjectLRU(mirrorCacheBytes),
+		filesystem.Options{KeepDescriptors: true, ExclusiveAccess: true})
 	log.WithFields(logrus.Fields{
 		"branches": len(m.refs),
 		"bytes":    m.FetchedBytes,
