@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"time"
 )
 
 // capture is an io.Writer that keeps the first and the last bytes of what
@@ -88,8 +89,9 @@ type preamble struct {
 	next    io.Writer
 	keepMax int
 	found   bool
-	kept    []byte // pre-marker bytes, capped at keepMax
-	pending []byte // last len(marker)-1 unmatched bytes, may start a marker
+	foundAt time.Time // when the marker was seen
+	kept    []byte    // pre-marker bytes, capped at keepMax
+	pending []byte    // last len(marker)-1 unmatched bytes, may start a marker
 }
 
 func newPreamble(marker string, next io.Writer, keepMax int) *preamble {
@@ -107,7 +109,7 @@ func (w *preamble) Write(p []byte) (int, error) {
 	w.pending = nil
 	if i := bytes.Index(data, w.marker); i >= 0 {
 		w.keep(data[:i])
-		w.found = true
+		w.found, w.foundAt = true, time.Now()
 		_, err := w.next.Write(data[i+len(w.marker):])
 		return n, err
 	}

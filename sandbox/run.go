@@ -122,16 +122,19 @@ func (d *Docker) Run(ctx context.Context, spec Spec) (Result, error) {
 
 	// The run's phases, logged at debug level once all is removed.
 	var created, executed time.Time
+	var ph phases
 	begin := time.Now()
 	defer func() {
 		if created.IsZero() || executed.IsZero() {
 			return
 		}
-		log.WithFields(logrus.Fields{
+		f := logrus.Fields{
 			"create":  created.Sub(begin).Round(time.Millisecond),
 			"execute": executed.Sub(created).Round(time.Millisecond),
 			"remove":  time.Since(executed).Round(time.Millisecond),
-		}).Debug("sandbox timings")
+		}
+		ph.addTo(f)
+		log.WithFields(f).Debug("sandbox timings")
 	}()
 
 	// Removal is deferred before creation and goes by name, so that an
@@ -168,14 +171,14 @@ func (d *Docker) Run(ctx context.Context, spec Spec) (Result, error) {
 		log.WithField("warning", w).Warn("engine warning on container create")
 	}
 	created = time.Now()
-	res, err := d.execute(ctx, made.ID, spec, lim, log)
+	res, err := d.execute(ctx, made.ID, spec, lim, log, &ph)
 	executed = time.Now()
 	return res, err
 }
 
 // execute attaches to the created container, starts it, streams the
 // workspace in, enforces the timeout and collects the result.
-func (d *Docker) execute(ctx context.Context, id string, spec Spec, lim Limits, log *logrus.Entry) (Result, error) {
+func (d *Docker) execute(ctx context.Context, id string, spec Spec, lim Limits, log *logrus.Entry, ph *phases) (Result, error) {
 	att, err := d.cli.ContainerAttach(ctx, id, client.ContainerAttachOptions{
 		Stream: true, Stdin: true, Stdout: true, Stderr: true,
 	})
@@ -197,6 +200,7 @@ func (d *Docker) execute(ctx context.Context, id string, spec Spec, lim Limits, 
 		return Result{}, d.engineErr("start container", err)
 	}
 	started := time.Now()
+	ph.started = started
 	timer := time.NewTimer(lim.Timeout)
 	defer timer.Stop()
 
@@ -213,7 +217,8 @@ wait:
 	for {
 		select {
 		case exit = <-wait.Result:
-			res.Duration = time.Since(started)
+			ph.exited = time.Now()
+			res.Duration = ph.exited.Sub(started)
 			break wait
 		case err := <-wait.Error:
 			d.kill(ctx, id, log)
@@ -231,6 +236,7 @@ wait:
 			if err != nil {
 				log.WithError(err).Debug("workspace not fully sent")
 			}
+			ph.sent = time.Now()
 			sending = nil
 		case <-timer.C:
 			if res.TimedOut {
@@ -252,6 +258,7 @@ wait:
 	if err := drain(outDone, att); err != nil {
 		return Result{}, fmt.Errorf("read output: %w", err)
 	}
+	ph.ready = pre.foundAt
 	res.Stdout, res.StdoutTruncated = stdout.bytes(), stdout.truncated()
 	res.Stderr, res.StderrTruncated = stderr.bytes(), stderr.truncated()
 
@@ -273,6 +280,30 @@ wait:
 		log.WithField("stderr", string(b)).Debug("sandbox wrapper said something")
 	}
 	return res, nil
+}
+
+// phases are the moments of a run that its debug timings are made of.
+type phases struct {
+	started time.Time // the container started
+	sent    time.Time // the workspace was sent (zero: not before exit)
+	ready   time.Time // the wrapper was done with setup (zero: never)
+	exited  time.Time // the container exited
+}
+
+// addTo adds the phases that happened to f: "send" (the workspace sent),
+// "setup" (workspace unpacked and build cache ready) and "command" (the
+// command itself), all measured from the start.
+func (ph phases) addTo(f logrus.Fields) {
+	if ph.started.IsZero() || ph.exited.IsZero() {
+		return
+	}
+	if !ph.sent.IsZero() {
+		f["send"] = ph.sent.Sub(ph.started).Round(time.Millisecond)
+	}
+	if !ph.ready.IsZero() {
+		f["setup"] = ph.ready.Sub(ph.started).Round(time.Millisecond)
+		f["command"] = ph.exited.Sub(ph.ready).Round(time.Millisecond)
+	}
 }
 
 // drain waits for the output copier to finish after the container exited.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/moby/moby/api/types/mount"
 	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 )
 
 // sh is the command running script in the sandbox shell.
@@ -74,6 +75,7 @@ cat go.mod
 stat -c '%a %u:%g' "$W" "$W/pkg/a/b.txt"
 test -f "$W/abs/c.txt" && test ! -e /abs && echo contained
 echo write > "$W/new.txt" && cat "$W/new.txt"`
+	seen := logtest.NewLocal(d.log.Logger)
 	res, err := runClean(t, d, Spec{Image: img, Cmd: sh(script), Workspace: ws})
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +83,21 @@ echo write > "$W/new.txt" && cat "$W/new.txt"`
 	want := "hello from the workspace\nmodule example.com/m\n700 1000:1000\n644 1000:1000\ncontained\nwrite\n"
 	if res.ExitCode != 0 || string(res.Stdout) != want {
 		t.Errorf("exit %d\nstdout %q\nwant   %q\nstderr %s", res.ExitCode, res.Stdout, want, res.Stderr)
+	}
+	// The debug timings name every phase of a run that went through.
+	var timings *logrus.Entry
+	for _, e := range seen.AllEntries() {
+		if e.Message == "sandbox timings" {
+			timings = e
+		}
+	}
+	if timings == nil {
+		t.Fatal("no sandbox timings logged")
+	}
+	for _, k := range []string{"create", "execute", "remove", "send", "setup", "command"} {
+		if d, ok := timings.Data[k].(time.Duration); !ok || d < 0 {
+			t.Errorf("sandbox timings %s = %v; want a duration", k, timings.Data[k])
+		}
 	}
 }
 
