@@ -209,7 +209,7 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 		rep.Tampering = []TamperFlag{} // an empty list in JSON, not null
 	}
 	rep.Summary = Summarize(bank, results)
-	rep.Receipt = g.receipt(rep, bank, cand, versions())
+	rep.Receipt = g.receipt(rep, bank, cand, <-versions)
 	rep.FinishedAt = now().UTC()
 	return rep, nil
 }

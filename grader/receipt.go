@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -167,14 +166,15 @@ func (s SandboxToolchain) Versions(ctx context.Context, img ImageInfo) (ToolVers
 	return v, nil
 }
 
-// toolVersions starts asking g.Toolchain for img's versions and returns
-// a function that waits for the answer. A toolchain that cannot be asked
-// gives empty versions and is logged: the scores do not depend on it.
-func (g *Grader) toolVersions(ctx context.Context, img ImageInfo) func() ToolVersions {
-	if g.Toolchain == nil {
-		return func() ToolVersions { return ToolVersions{} }
-	}
+// toolVersions starts asking g.Toolchain for img's versions; the answer
+// arrives on the channel. A toolchain that cannot be asked gives empty
+// versions and is logged: the scores do not depend on it.
+func (g *Grader) toolVersions(ctx context.Context, img ImageInfo) <-chan ToolVersions {
 	done := make(chan ToolVersions, 1)
+	if g.Toolchain == nil {
+		done <- ToolVersions{}
+		return done
+	}
 	go func() {
 		v, err := g.Toolchain.Versions(ctx, img)
 		if err != nil {
@@ -182,7 +182,7 @@ func (g *Grader) toolVersions(ctx context.Context, img ImageInfo) func() ToolVer
 		}
 		done <- v
 	}()
-	return sync.OnceValue(func() ToolVersions { return <-done })
+	return done
 }
 
 // receipt records the inputs of rep, whose fields other than Receipt are

@@ -121,20 +121,11 @@ func (d *Docker) Run(ctx context.Context, spec Spec) (Result, error) {
 	labels := d.mergeLabels(spec.Labels)
 
 	// The run's phases, logged at debug level once all is removed.
-	var created, executed time.Time
-	var ph phases
-	begin := time.Now()
+	ph := phases{begin: time.Now()}
 	defer func() {
-		if created.IsZero() || executed.IsZero() {
-			return
+		if f := ph.fields(); f != nil {
+			log.WithFields(f).Debug("sandbox timings")
 		}
-		f := logrus.Fields{
-			"create":  created.Sub(begin).Round(time.Millisecond),
-			"execute": executed.Sub(created).Round(time.Millisecond),
-			"remove":  time.Since(executed).Round(time.Millisecond),
-		}
-		ph.addTo(f)
-		log.WithFields(f).Debug("sandbox timings")
 	}()
 
 	// Removal is deferred before creation and goes by name, so that an
@@ -170,9 +161,9 @@ func (d *Docker) Run(ctx context.Context, spec Spec) (Result, error) {
 	for _, w := range made.Warnings {
 		log.WithField("warning", w).Warn("engine warning on container create")
 	}
-	created = time.Now()
+	ph.created = time.Now()
 	res, err := d.execute(ctx, made.ID, spec, lim, log, &ph)
-	executed = time.Now()
+	ph.executed = time.Now()
 	return res, err
 }
 
@@ -284,26 +275,41 @@ wait:
 
 // phases are the moments of a run that its debug timings are made of.
 type phases struct {
-	started time.Time // the container started
-	sent    time.Time // the workspace was sent (zero: not before exit)
-	ready   time.Time // the wrapper was done with setup (zero: never)
-	exited  time.Time // the container exited
+	begin    time.Time // Run was called
+	created  time.Time // the volume and container were created
+	started  time.Time // the container started
+	sent     time.Time // the workspace was sent (zero: not before exit)
+	ready    time.Time // the wrapper was done with setup (zero: never)
+	exited   time.Time // the container exited
+	executed time.Time // the run's result was collected
 }
 
-// addTo adds the phases that happened to f: "send" (the workspace sent),
-// "setup" (workspace unpacked and build cache ready) and "command" (the
-// command itself), all measured from the start.
-func (ph phases) addTo(f logrus.Fields) {
+// fields gives the timings of a run that got as far as executing, and
+// nil for one that did not: "create", "execute" and "remove" one after
+// the other; within execute, measured from the start, "send" (the
+// workspace sent), "setup" (workspace unpacked and build cache ready)
+// and "command" (the command itself), for those that happened.
+func (ph phases) fields() logrus.Fields {
+	if ph.created.IsZero() || ph.executed.IsZero() {
+		return nil
+	}
+	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	f := logrus.Fields{
+		"create":  ms(ph.created.Sub(ph.begin)),
+		"execute": ms(ph.executed.Sub(ph.created)),
+		"remove":  ms(time.Since(ph.executed)),
+	}
 	if ph.started.IsZero() || ph.exited.IsZero() {
-		return
+		return f
 	}
 	if !ph.sent.IsZero() {
-		f["send"] = ph.sent.Sub(ph.started).Round(time.Millisecond)
+		f["send"] = ms(ph.sent.Sub(ph.started))
 	}
 	if !ph.ready.IsZero() {
-		f["setup"] = ph.ready.Sub(ph.started).Round(time.Millisecond)
-		f["command"] = ph.exited.Sub(ph.ready).Round(time.Millisecond)
+		f["setup"] = ms(ph.ready.Sub(ph.started))
+		f["command"] = ms(ph.exited.Sub(ph.ready))
 	}
+	return f
 }
 
 // drain waits for the output copier to finish after the container exited.
