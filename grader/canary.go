@@ -11,31 +11,52 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
 // A canary is a test the grader adds to every run, next to the hidden
-// tests, that must fail with a secret token. Its name and token are drawn
-// afresh for each run. A run whose output shows hidden tests passing but
-// not the canary failing with its token did not come from the hidden tests
-// running to the end: the test binary was made to exit early, or its output
-// was forged. Such a run earns nothing, and the report flags it.
+// tests. Its name and token are drawn afresh for each run. It runs after
+// the hidden tests, checks that nothing changed the run (the test flags in
+// Go; node:assert and node:test in JavaScript) and then passes, running
+// one subtest named by the token: a run whose output lacks that passing
+// subtest did not come from the hidden tests running, unhindered, to their
+// end. Such a run earns nothing, and the report flags it.
 //
-// For Go, one canary file goes into each folder holding hidden test files,
-// in the hidden files' package, named so that it sorts after them: go test
-// runs it after the hidden tests of that package. For JavaScript, the run's
-// single entry file imports the hidden test files and then declares the
-// canary, so the canary runs last in the same process as the hidden tests.
+// Candidate code cannot read the canary: its source is a private file of
+// the sandbox, which only the supervisor can read (see sandbox.Spec). In
+// Go the go command, run by the supervisor, compiles it into the package
+// through -overlay; in JavaScript the supervisor hands the run's entry
+// module to node on its standard input. Because the canary passes, the
+// test process's exit status, which the supervisor notes, must agree with
+// the output: a run whose output says every test passed ends with status
+// 0 (see canary.check).
+//
+// For Go, one canary goes into each folder holding hidden test files, in
+// the hidden files' package, named so that it sorts after them: go test
+// runs it after the hidden tests of that package. For JavaScript, the
+// entry module imports a guard (before any candidate code), then the
+// hidden test files, then declares the canary, so the canary runs last in
+// the same process as the hidden tests.
 type canary struct {
 	// Names are the canary tests, one per Go package folder (one for JS).
 	Names []string
-	// Token is the secret each canary's failure message carries.
+	// Dirs are the Go package folders of Names, by slash path from the
+	// repo root ("." for the root).
+	Dirs []string
+	// Token names the subtest each canary runs when the run is intact.
 	Token string
-	// Files are the generated files, by slash path from the repo root.
+	// Files are workspace files of the run, by slash path from the repo
+	// root (the JS guard).
 	Files map[string][]byte
-	// Entry is the JS file to run (empty for Go).
+	// Private are the sandbox's private files (sandbox.Spec.Private).
+	Private map[string][]byte
+	// Entry is the private file node reads as its entry module (JS only).
 	Entry string
 }
+
+// overlayFile is the private go -overlay file of a Go run.
+const overlayFile = "overlay.json"
 
 // newCanary draws a canary for one run of task t.
 func newCanary(t *tasks.Task) (*canary, error) {
@@ -43,11 +64,12 @@ func newCanary(t *tasks.Task) (*canary, error) {
 	if _, err := rand.Read(secret); err != nil {
 		return nil, fmt.Errorf("canary: %w", err)
 	}
-	c := &canary{Token: hex.EncodeToString(secret[:16]), Files: map[string][]byte{}}
+	c := &canary{Token: hex.EncodeToString(secret[:16]), Files: map[string][]byte{}, Private: map[string][]byte{}}
 	tag := hex.EncodeToString(secret[16:])
 	if t.Runner == tasks.RunnerJS {
 		c.Names = []string{"zz " + tag}
-		c.Entry = "zz-cmcgrader-" + tag + ".test.mjs"
+		c.Dirs = []string{"."}
+		c.Entry = "entry.mjs"
 		guard := "zz-cmcgrader-" + tag + "-guard.mjs"
 		c.Files[guard] = []byte(jsGuard)
 		var b strings.Builder
@@ -56,9 +78,9 @@ func newCanary(t *tasks.Task) (*canary, error) {
 		for _, p := range t.Packages {
 			fmt.Fprintf(&b, "import %s;\n", jsString("./"+p))
 		}
-		fmt.Fprintf(&b, "import { test } from 'node:test';\ntest(%s, () => { throw new Error(intact() ? %s : 'changed'); });\n",
+		fmt.Fprintf(&b, "import { test } from 'node:test';\ntest(%s, async (t) => {\n  if (!intact()) throw new Error('changed');\n  await t.test(%s, () => {});\n});\n",
 			jsString(c.Names[0]), jsString(c.Token))
-		c.Files[c.Entry] = []byte(b.String())
+		c.Private[c.Entry] = []byte(b.String())
 		return c, nil
 	}
 	// Go: the package clause of the first hidden test file of each folder.
@@ -77,28 +99,29 @@ func newCanary(t *tasks.Task) (*canary, error) {
 		}
 		pkgs[dir] = f.Name.Name
 	}
-	dirs := make([]string, 0, len(pkgs))
 	for d := range pkgs {
-		dirs = append(dirs, d)
+		c.Dirs = append(c.Dirs, d)
 	}
-	sort.Strings(dirs)
-	for i, dir := range dirs {
+	sort.Strings(c.Dirs)
+	for i := range c.Dirs {
 		c.Names = append(c.Names, fmt.Sprintf("TestZz%s%d", tag, i))
-		_ = dir
 	}
 	pattern := RunPattern(append(append([]string{}, t.Tests...), c.Names...))
-	for i, dir := range dirs {
-		src := fmt.Sprintf(goCanary, pkgs[dir], c.Names[i], pattern, c.Token)
-		c.Files[path.Join(dir, "zz_cmcgrader_"+tag+"_test.go")] = []byte(src)
+	overlay := map[string]map[string]string{"Replace": {}}
+	for i, dir := range c.Dirs {
+		name := fmt.Sprintf("canary%d.go", i)
+		c.Private[name] = fmt.Appendf(nil, goCanary, pkgs[dir], c.Names[i], pattern, c.Token)
+		overlay["Replace"][path.Join(sandbox.Workdir, dir, "zz_cmcgrader_"+tag+"_test.go")] = path.Join(sandbox.PrivateDir, name)
 	}
+	c.Private[overlayFile], _ = json.Marshal(overlay)
 	return c, nil
 }
 
 // goCanary is the Go canary's source: package, test name, the -run
-// pattern the grader passes, token. Before it fails with the token it
-// checks that the test flags are the grader's: code that narrowed or
-// replaced the tests that run (rewriting os.Args, setting flags) makes it
-// fail without the token.
+// pattern the grader passes, token. It checks that the test flags are the
+// grader's: code that narrowed or replaced the tests that run (rewriting
+// os.Args, setting flags) makes it fail without running the token's
+// subtest.
 const goCanary = `// Generated by the grader for this run.
 
 package %s
@@ -117,11 +140,11 @@ func %s(t *cmcgradertesting.T) {
 			t.Fatal("changed")
 		}
 	}
-	t.Fatal(%q)
+	t.Run(%q, func(*cmcgradertesting.T) {})
 }
 `
 
-// jsGuard is imported first by the JS entry file: it notes node:assert's
+// jsGuard is imported first by the JS entry module: it notes node:assert's
 // and node:test's functions before any candidate code loads, and intact
 // reports whether they are still the same when the canary runs.
 const jsGuard = `// Generated by the grader for this run.
@@ -154,33 +177,83 @@ func jsString(s string) string {
 	return string(b)
 }
 
-// attested reports whether every canary reported exactly once, failed,
-// and carried the token: the run reached its end with the hidden tests'
-// own output.
-func (c *canary) attested(res *Results) bool {
-	if len(c.Names) == 0 {
-		return true
+// subtest is the name the runner reports for canary name's token subtest.
+func (c *canary) subtest(name string) string {
+	if len(c.Dirs) == 1 && c.Dirs[0] == "." && strings.HasPrefix(name, "zz ") {
+		return name + " > " + c.Token // JavaScript: "parent > child"
 	}
-	count := map[string]int{}
-	ok := map[string]bool{}
-	for _, r := range res.Tests {
-		for _, n := range c.Names {
-			if r.Name == n {
-				count[n]++
-				ok[n] = r.Status == TestFail && strings.Contains(r.Output, c.Token)
+	return name + "/" + c.Token
+}
+
+// attested reports whether every canary reported exactly once and passed,
+// with its token's subtest passing: the run reached its end with the
+// hidden tests' own output and an intact test framework.
+func (c *canary) attested(res *Results) bool {
+	for _, n := range c.Names {
+		var runs, subs int
+		ok := true
+		for _, r := range res.Tests {
+			switch r.Name {
+			case n:
+				runs++
+				ok = ok && r.Status == TestPass
+			case c.subtest(n):
+				subs++
+				ok = ok && r.Status == TestPass
 			}
 		}
-	}
-	for _, n := range c.Names {
-		if count[n] != 1 || !ok[n] {
+		if runs != 1 || subs != 1 || !ok {
 			return false
 		}
 	}
 	return true
 }
 
-// strip removes the canaries from res, so they appear nowhere in scores
-// or reports.
+// check compares how the test processes ended, as the supervisor saw
+// them, with what their output reports, and says why they disagree ("" when
+// they agree). Every canary's package must have ended exactly once, with
+// status 0 exactly when its output reports no failed test: a test binary
+// or node exits non-zero when a test failed, so output claiming passes from
+// a process that exited 1 was rewritten, and output reporting failures from
+// one that exited 0 was cut short by candidate code.
+func (c *canary) check(res *Results, exits []sandbox.Exit) string {
+	if exits == nil {
+		return "the supervisor did not report how the tests ended"
+	}
+	for i, n := range c.Names {
+		// The canary's own report names the package it ran in.
+		pkg := ""
+		for _, r := range res.Tests {
+			if r.Name == n {
+				pkg = r.Package
+			}
+		}
+		failed := false
+		for _, r := range res.Tests {
+			if r.Package == pkg && r.Status == TestFail {
+				failed = true
+			}
+		}
+		var ended []sandbox.Exit
+		for _, e := range exits {
+			if path.Clean(e.Dir) == path.Clean(c.Dirs[i]) {
+				ended = append(ended, e)
+			}
+		}
+		switch {
+		case len(ended) != 1:
+			return fmt.Sprintf("the tests of %s ended %d times, want once", c.Dirs[i], len(ended))
+		case ended[0].Signal != "":
+			return fmt.Sprintf("the tests of %s were ended by %s", c.Dirs[i], ended[0].Signal)
+		case (ended[0].Code == 0) == failed:
+			return fmt.Sprintf("the tests of %s exited with status %d, but their output reports %s", c.Dirs[i], ended[0].Code, map[bool]string{true: "a failed test", false: "no failed test"}[failed])
+		}
+	}
+	return ""
+}
+
+// strip removes the canaries and their subtests from res, so they appear
+// nowhere in scores or reports.
 func (c *canary) strip(res *Results) {
 	kept := res.Tests[:0]
 	for _, r := range res.Tests {
@@ -193,7 +266,7 @@ func (c *canary) strip(res *Results) {
 
 func (c *canary) is(name string) bool {
 	for _, n := range c.Names {
-		if name == n {
+		if name == n || strings.HasPrefix(name, n+"/") || strings.HasPrefix(name, n+" > ") {
 			return true
 		}
 	}

@@ -1,9 +1,12 @@
 package grader
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
@@ -26,17 +29,26 @@ func TestCanaryGo(t *testing.T) {
 	if c1.Token == c2.Token || c1.Names[0] == c2.Names[0] {
 		t.Errorf("two runs drew the same canary: %v %v", c1.Names, c2.Names)
 	}
-	if len(c1.Names) != 2 || len(c1.Files) != 2 || c1.Entry != "" {
-		t.Fatalf("canary = %+v, want one test per package folder", c1)
+	if len(c1.Names) != 2 || len(c1.Files) != 0 || len(c1.Private) != 3 || c1.Entry != "" {
+		t.Fatalf("canary = %+v, want one private test per package folder and an overlay, no workspace file", c1)
 	}
-	pkgOf := map[string]string{"a/": "package a_test\n", "b/c/": "package c\n"}
-	for p, src := range c1.Files {
+	// The overlay puts each private canary into its package folder.
+	var overlay struct{ Replace map[string]string }
+	if err := json.Unmarshal(c1.Private[overlayFile], &overlay); err != nil {
+		t.Fatal(err)
+	}
+	pkgOf := map[string]string{"/work/a/": "package a_test\n", "/work/b/c/": "package c\n"}
+	if len(overlay.Replace) != 2 {
+		t.Errorf("overlay %s, want two files", c1.Private[overlayFile])
+	}
+	for p, priv := range overlay.Replace {
 		dir := p[:strings.LastIndex(p, "/")+1]
-		if !strings.Contains(string(src), pkgOf[dir]) || !strings.HasPrefix(p[len(dir):], "zz_") || !strings.HasSuffix(p, "_test.go") {
-			t.Errorf("canary file %s:\n%s", p, src)
+		src := c1.Private[strings.TrimPrefix(priv, sandbox.PrivateDir+"/")]
+		if !strings.HasPrefix(priv, sandbox.PrivateDir+"/") || !strings.Contains(string(src), pkgOf[dir]) || !strings.HasPrefix(p[len(dir):], "zz_") || !strings.HasSuffix(p, "_test.go") {
+			t.Errorf("canary %s from %s:\n%s", p, priv, src)
 		}
 		if !strings.Contains(string(src), c1.Token) || !strings.Contains(string(src), RunPattern(append(append([]string{}, task.Tests...), c1.Names...))) {
-			t.Errorf("canary file %s lacks the token or the -run pattern:\n%s", p, src)
+			t.Errorf("canary %s lacks the token or the -run pattern:\n%s", p, src)
 		}
 	}
 	cmd := strings.Join(Command(task, c1), " ")
@@ -48,6 +60,9 @@ func TestCanaryGo(t *testing.T) {
 	if !strings.Contains(cmd, "-shuffle=off") || !strings.Contains(cmd, "-count=1") {
 		t.Errorf("command %q is not deterministic", cmd)
 	}
+	if !strings.Contains(cmd, "-exec="+sandbox.ExecHelper) || !strings.Contains(cmd, "-overlay="+sandbox.PrivateDir+"/"+overlayFile) {
+		t.Errorf("command %q does not run the tests through the supervisor with the private overlay", cmd)
+	}
 }
 
 func TestCanaryJS(t *testing.T) {
@@ -56,7 +71,7 @@ func TestCanaryJS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := string(c.Files[c.Entry])
+	src := string(c.Private[c.Entry])
 	for _, want := range []string{`import "./ui/a.test.mjs";`, `import "./ui/b's.test.js";`, c.Token, c.Names[0], "intact()"} {
 		if !strings.Contains(src, want) {
 			t.Errorf("entry file lacks %q:\n%s", want, src)
@@ -65,31 +80,33 @@ func TestCanaryJS(t *testing.T) {
 	if strings.Index(src, "ui/b's") > strings.Index(src, "test(") || strings.Index(src, "-guard.mjs") > strings.Index(src, "ui/a.test") {
 		t.Errorf("the guard must be imported first and the canary declared after the hidden files:\n%s", src)
 	}
-	if len(c.Files) != 2 {
-		t.Errorf("want an entry file and a guard, got %d files", len(c.Files))
+	if len(c.Files) != 1 || len(c.Private) != 1 {
+		t.Errorf("want a private entry module and a guard in the workspace, got %d and %d files", len(c.Private), len(c.Files))
 	}
 	cmd := Command(task, c)
-	if cmd[len(cmd)-1] != c.Entry {
-		t.Errorf("command %q does not run the entry file", cmd)
+	if cmd[len(cmd)-1] != "--input-type=module" || slices.Contains(cmd, c.Entry) {
+		t.Errorf("command %q must read the entry module from stdin, not name it", cmd)
 	}
 }
 
 func TestCanaryAttested(t *testing.T) {
-	c := &canary{Names: []string{"TestZz1", "TestZz2"}, Token: "secret"}
-	good := func(n string) TestResult {
-		return TestResult{Name: n, Status: TestFail, Output: "x_test.go:5: secret"}
+	c := &canary{Names: []string{"TestZz1", "TestZz2"}, Dirs: []string{"a", "b"}, Token: "secret"}
+	good := func(n string) []TestResult {
+		return []TestResult{{Name: n, Status: TestPass}, {Name: n + "/secret", Status: TestPass}}
 	}
+	both := append(good("TestZz1"), good("TestZz2")...)
 	for _, tc := range []struct {
 		name  string
 		tests []TestResult
 		want  bool
 	}{
-		{"both failed with the token", []TestResult{{Name: "TestA", Status: TestPass}, good("TestZz1"), good("TestZz2")}, true},
-		{"one missing", []TestResult{{Name: "TestA", Status: TestPass}, good("TestZz1")}, false},
+		{"both passed with the token's subtest", append([]TestResult{{Name: "TestA", Status: TestPass}}, both...), true},
+		{"one missing", append([]TestResult{{Name: "TestA", Status: TestPass}}, good("TestZz1")...), false},
 		{"none", []TestResult{{Name: "TestA", Status: TestPass}}, false},
-		{"passed", []TestResult{good("TestZz1"), {Name: "TestZz2", Status: TestPass}}, false},
-		{"wrong token", []TestResult{good("TestZz1"), {Name: "TestZz2", Status: TestFail, Output: "guess"}}, false},
-		{"reported twice", []TestResult{good("TestZz1"), good("TestZz2"), good("TestZz2")}, false},
+		{"no subtest", append(good("TestZz1"), TestResult{Name: "TestZz2", Status: TestPass}), false},
+		{"failed", append(good("TestZz1"), TestResult{Name: "TestZz2", Status: TestFail}, TestResult{Name: "TestZz2/secret", Status: TestPass}), false},
+		{"wrong token", append(good("TestZz1"), TestResult{Name: "TestZz2", Status: TestPass}, TestResult{Name: "TestZz2/guess", Status: TestPass}), false},
+		{"reported twice", append(both, good("TestZz2")...), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := &Results{Tests: tc.tests}

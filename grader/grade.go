@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -432,6 +433,11 @@ func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *Snapshot, ov 
 		Limits:    lim,
 		Labels:    map[string]string{"dev.cmcgrader.task": t.ID},
 		Runtime:   g.Runtime,
+		Private:   c.Private,
+		Stdin:     c.Entry,
+		// The go command runs as the supervisor and starts each test
+		// binary through the supervisor's exec helper.
+		Driver: t.Runner != tasks.RunnerJS,
 	}
 	res, err := g.Runner.Run(ctx, spec)
 	if err != nil {
@@ -453,7 +459,16 @@ func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *Snapshot, ov 
 		}
 	}
 	o := Outcome{Run: res, Results: parsed}
-	if !c.attested(parsed) {
+	attested := c.attested(parsed)
+	if attested {
+		// The output is the tests' own; it must also agree with how
+		// the test processes ended.
+		if why := c.check(parsed, res.Exits); why != "" {
+			attested = false
+			o.Mismatch = why
+		}
+	}
+	if !attested {
 		o.Unfinished = true
 		o.Forged = !res.TimedOut && !res.OOMKilled && !parsed.BuildFailed && onlyPasses(t, parsed)
 	}
@@ -504,13 +519,18 @@ func runEnv(lim sandbox.Limits) []string {
 }
 
 // Command returns the command that runs task t's hidden tests, with the
-// run's canary c.
+// run's canary c. JavaScript: node runs the entry module, which the
+// supervisor gives it on stdin, and its tests in one process. Go: the go
+// command, run as the supervisor, compiles the canary in through -overlay
+// and runs each test binary as the sandbox user through sandbox.ExecHelper.
 func Command(t *tasks.Task, c *canary) []string {
 	if t.Runner == tasks.RunnerJS {
-		return []string{"node", "--test", "--test-reporter=" + JUnitReporter, "--test-reporter-destination=stdout", c.Entry}
+		return []string{"node", "--test-reporter=" + JUnitReporter, "--test-reporter-destination=stdout", "--input-type=module"}
 	}
 	names := append(append([]string{}, t.Tests...), c.Names...)
-	return append([]string{"go", "test", "-json", "-count=1", "-shuffle=off", "-vet=off", "-run", RunPattern(names)}, t.Packages...)
+	return append([]string{"go", "test", "-json", "-count=1", "-shuffle=off", "-vet=off",
+		"-overlay=" + path.Join(sandbox.PrivateDir, overlayFile), "-exec=" + sandbox.ExecHelper,
+		"-run", RunPattern(names)}, t.Packages...)
 }
 
 // RunPattern returns a -run pattern matching exactly the top-level tests

@@ -18,36 +18,37 @@ import (
 )
 
 // scriptedRunner answers each run with the next of its outcomes. It reads
-// the run's workspace like the sandbox would, and plays the canary the
-// grader put there as go test would, unless the outcome forges.
+// the run's workspace like the sandbox would, plays the canary the grader
+// put among the private files as go test would, unless the outcome forges,
+// and reports how the test binary ended as the supervisor would.
 type scriptedRunner struct {
-	mu       sync.Mutex
-	outcomes []string // "pass", "fail", "error", "forge", "buildfail"
+	mu sync.Mutex
+	// outcomes: "pass", "fail", "error", "buildfail"; "forge" (passes
+	// without the canary, exit 0); "forge-exit" (passes and the canary,
+	// but the test binary exited 1: output rewritten in-process).
+	outcomes []string
 	runs     int
 	cmds     []string
 }
 
-var canarySrc = regexp.MustCompile(`(?s)func (TestZz\w+)\(t \*cmcgradertesting.T\) \{.*t.Fatal\("([0-9a-f]{32})"\)`)
+var (
+	canaryFunc  = regexp.MustCompile(`func (TestZz\w+)\(t \*cmcgradertesting.T\)`)
+	canaryToken = regexp.MustCompile(`t\.Run\("([0-9a-f]{32})"`)
+)
 
 func (r *scriptedRunner) Run(ctx context.Context, spec sandbox.Spec) (sandbox.Result, error) {
 	r.mu.Lock()
 	what := r.outcomes[r.runs]
 	r.runs++
 	r.mu.Unlock()
+	if _, err := io.Copy(io.Discard, tar.NewReader(spec.Workspace)); err != nil {
+		return sandbox.Result{}, err
+	}
 	var canaryName, token string
-	tr := tar.NewReader(spec.Workspace)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return sandbox.Result{}, err
-		}
-		if strings.Contains(h.Name, "zz_cmcgrader_") {
-			b, _ := io.ReadAll(tr)
-			m := canarySrc.FindStringSubmatch(string(b))
-			canaryName, token = m[1], m[2]
+	for name, src := range spec.Private {
+		if strings.HasPrefix(name, "canary") {
+			canaryName = canaryFunc.FindStringSubmatch(string(src))[1]
+			token = canaryToken.FindStringSubmatch(string(src))[1]
 		}
 	}
 	if what == "error" {
@@ -60,7 +61,7 @@ func (r *scriptedRunner) Run(ctx context.Context, spec sandbox.Spec) (sandbox.Re
 		out := `{"Action":"build-output","ImportPath":"example.com/meshery/server/handlers [example.com/meshery/server/handlers.test]","Output":"server/handlers/h.go:3:1: syntax error\n"}` + "\n" +
 			`{"Action":"build-fail","ImportPath":"example.com/meshery/server/handlers [example.com/meshery/server/handlers.test]"}` + "\n" +
 			`{"Action":"fail","Package":"example.com/meshery/server/handlers","FailedBuild":"example.com/meshery/server/handlers [example.com/meshery/server/handlers.test]"}` + "\n"
-		return sandbox.Result{Stdout: []byte(out), ExitCode: 1, Duration: time.Second}, nil
+		return sandbox.Result{Stdout: []byte(out), ExitCode: 1, Duration: time.Second, Exits: []sandbox.Exit{}}, nil
 	}
 	var names []string
 	for i, a := range spec.Cmd {
@@ -78,21 +79,23 @@ func (r *scriptedRunner) Run(ctx context.Context, spec sandbox.Spec) (sandbox.Re
 		b, _ := json.Marshal(map[string]any{"Action": action, "Package": "example.com/meshery/server/handlers", "Test": test, "Output": output})
 		out.Write(append(b, '\n'))
 	}
-	status := map[string]string{"pass": "pass", "fail": "fail", "forge": "pass"}[what]
+	status := map[string]string{"pass": "pass", "fail": "fail", "forge": "pass", "forge-exit": "pass"}[what]
 	for _, n := range names {
 		event("run", n, "")
 		event(status, n, "")
 	}
 	if what != "forge" {
 		event("run", canaryName, "")
-		event("output", canaryName, fmt.Sprintf("    zz_test.go:15: %s\n", token))
-		event("fail", canaryName, "")
+		event("run", canaryName+"/"+token, "")
+		event("pass", canaryName+"/"+token, "")
+		event("pass", canaryName, "")
 	}
-	exit := 1
-	if what == "forge" {
-		exit = 0
+	exit := 0
+	if what == "fail" || what == "forge-exit" {
+		exit = 1
 	}
-	return sandbox.Result{Stdout: []byte(out.String()), ExitCode: exit, Duration: time.Second}, nil
+	return sandbox.Result{Stdout: []byte(out.String()), ExitCode: exit, Duration: time.Second,
+		Exits: []sandbox.Exit{{Dir: "server/handlers", Code: exit}}}, nil
 }
 
 type fixedImages struct{}
@@ -134,6 +137,7 @@ func TestGradeRunsAndRechecks(t *testing.T) {
 		{"grader error then pass", []string{"error", "pass"}, true, Passed, 2, 2, false, false, Pass},
 		{"grader error twice", []string{"error", "error"}, true, NotGradable, 0, 2, false, false, Incomplete},
 		{"forged", []string{"forge"}, true, Failed, 0, 1, false, true, Fail},
+		{"forged with the canary, caught by the exit status", []string{"forge-exit"}, true, Failed, 0, 1, false, true, Fail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			run := &scriptedRunner{outcomes: tc.outcomes}

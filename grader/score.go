@@ -90,6 +90,10 @@ type Outcome struct {
 	// passed and failed none, and the run was not killed: the results were
 	// made up.
 	Forged bool
+	// Mismatch, when set, says how the output disagreed with how the test
+	// processes ended, as the sandbox's supervisor saw them (it makes the
+	// run Unfinished).
+	Mismatch string
 }
 
 // Score turns one task's outcome into its grade. It is a pure function
@@ -157,6 +161,10 @@ func Score(t *tasks.Task, o Outcome) TaskResult {
 
 	failed := total - passed
 	switch {
+	case o.Forged && o.Mismatch != "":
+		tr.Status = Failed
+		tr.Forged = true
+		tr.Reason = "forged results: the output claimed the hidden tests passed, but " + o.Mismatch
 	case o.Forged:
 		tr.Status = Failed
 		tr.Forged = true
@@ -176,7 +184,10 @@ func Score(t *tasks.Task, o Outcome) TaskResult {
 	default:
 		tr.Status = Failed
 		tr.Reason = failReason(tr.Tests, failed, total)
-		if o.Unfinished {
+		switch {
+		case o.Mismatch != "":
+			tr.Reason += "; " + o.Mismatch + ", so no pass was counted"
+		case o.Unfinished:
 			tr.Reason += "; the grader's check test did not confirm the run (a crash, an exit, or tampering), so no pass was counted"
 		}
 	}

@@ -4,8 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"os"
 	"strings"
@@ -59,7 +57,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // container or volume carrying it is left afterwards.
 func runClean(t *testing.T, d *Docker, spec Spec) (Result, error) {
 	t.Helper()
-	id := randomHex(t)
+	id := testHex(t)
 	spec.Labels = map[string]string{"dev.cmcgrader.test": id}
 	res, err := d.Run(context.Background(), spec)
 	assertNoLeftovers(t, d, "dev.cmcgrader.test="+id)
@@ -88,12 +86,12 @@ func assertNoLeftovers(t *testing.T, d *Docker, label string) {
 	}
 }
 
-func randomHex(t *testing.T) string {
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
+func testHex(t *testing.T) string {
+	h, err := randomHex(6)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return hex.EncodeToString(b)
+	return h
 }
 
 // tarOf builds a tar stream of the files, name to content; names ending
@@ -140,7 +138,7 @@ func TestImageID(t *testing.T) {
 	if err != nil || !strings.HasPrefix(id, "sha256:") {
 		t.Errorf("ImageID(%s) = %q, %v", img, id, err)
 	}
-	_, err = d.ImageID(context.Background(), "cmcgrader-no-such-image:"+randomHex(t))
+	_, err = d.ImageID(context.Background(), "cmcgrader-no-such-image:"+testHex(t))
 	if !errors.Is(err, ErrImageNotFound) {
 		t.Errorf("ImageID(missing) error = %v, want ErrImageNotFound", err)
 	}

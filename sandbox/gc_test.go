@@ -50,7 +50,7 @@ func TestGC(t *testing.T) {
 		{"malformed", "not-an-owner", false},
 		{"missing", "", false},
 	}
-	testID := randomHex(t)
+	testID := testHex(t)
 	type object struct{ kind, id, what string }
 	var objects []object
 	for _, o := range owners {

@@ -38,9 +38,10 @@ const (
 	ImageLabel = "dev.cmcgrader.image"
 	// ImageGoLabel holds the Go version an image carries (e.g. "1.26.8").
 	ImageGoLabel = "dev.cmcgrader.go"
-	// ImageReporterLabel holds the hex SHA-256 of the JUnit reporter an
-	// image carries at ReporterPath.
-	ImageReporterLabel = "dev.cmcgrader.reporter"
+	// ImageFilesLabel holds the hex SHA-256 of the grader's own files an
+	// image carries: the JUnit reporter (ReporterPath) and the source of
+	// the supervisor (SupervisorPath).
+	ImageFilesLabel = "dev.cmcgrader.files"
 	// ImageBaseLabel holds, on a modules image, the ID of its base image.
 	ImageBaseLabel = "dev.cmcgrader.base"
 	// ReporterPath is the JUnit reporter for `node --test` in the image.
@@ -57,6 +58,12 @@ var ErrBadGoVersion = errors.New("bad go version")
 
 //go:embed image/junit-reporter.mjs
 var junitReporter []byte
+
+// supervisorSource is the supervisor's program, built into the image with
+// the image's own toolchain (it needs only the standard library).
+//
+//go:embed supervise/main.go
+var supervisorSource []byte
 
 // ImageClient is the part of the Docker client that image builds use.
 // *client.Client satisfies it.
@@ -143,7 +150,7 @@ func BuildBase(ctx context.Context, cli ImageClient, log *logrus.Entry, opts Bas
 	log = log.WithField("image", opts.Tag)
 	// fresh says img can be used as it is.
 	fresh := func(img *client.ImageInspectResult) bool {
-		return img != nil && !opts.Force && labelOf(img, ImageReporterLabel) == reporterDigest()
+		return img != nil && !opts.Force && labelOf(img, ImageFilesLabel) == filesDigest()
 	}
 	img, err := inspectImage(ctx, cli, opts.Tag)
 	if err != nil || fresh(img) {
@@ -158,8 +165,8 @@ func BuildBase(ctx context.Context, cli ImageClient, log *logrus.Entry, opts Bas
 		return idOf(img), err // built by another process meanwhile
 	}
 	if img != nil && !opts.Force {
-		log.WithField("id", img.ID).Info("base image exists; updating its JUnit reporter")
-		return buildReporter(ctx, cli, log, img.ID, opts)
+		log.WithField("id", img.ID).Info("base image exists; updating the grader's files in it")
+		return buildFiles(ctx, cli, log, img.ID, opts)
 	}
 	start := time.Now()
 	tmp, err := os.MkdirTemp(opts.TempDir, "cmcgrader-base-")
@@ -194,6 +201,13 @@ func BuildBase(ctx context.Context, cli ImageClient, log *logrus.Entry, opts Bas
 	var id string
 	err = phase(log, "warm go cache", func() (err error) {
 		id, err = warmBase(ctx, cli, log, rootfsID, opts)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	err = phase(log, "grader files", func() (err error) {
+		id, err = buildFiles(ctx, cli, log, id, opts)
 		return err
 	})
 	if err != nil {
@@ -312,20 +326,39 @@ func idOf(img *client.ImageInspectResult) string {
 	return img.ID
 }
 
-// reporterDigest is the hex SHA-256 of the JUnit reporter this binary
-// bakes into base images (their ImageReporterLabel).
-func reporterDigest() string {
-	sum := sha256.Sum256(junitReporter)
-	return hex.EncodeToString(sum[:])
+// filesDigest is the hex SHA-256 of the grader's files this binary bakes
+// into base images (their ImageFilesLabel).
+func filesDigest() string {
+	h := sha256.New()
+	h.Write(junitReporter)
+	h.Write([]byte{0})
+	h.Write(supervisorSource)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
-// buildReporter rebuilds the base image tag from the image id with the
-// JUnit reporter of this binary: a changed reporter costs one small layer,
-// not a new base.
-func buildReporter(ctx context.Context, cli ImageClient, log *logrus.Entry, id string, opts BaseOptions) (string, error) {
+// buildFiles rebuilds the base image tag from the image id with the
+// grader's files of this binary: the JUnit reporter, and the supervisor,
+// compiled there offline by the image's Go toolchain. A change to either
+// costs one small layer, not a new base. Images made before warm cache
+// views existed get their view here too.
+func buildFiles(ctx context.Context, cli ImageClient, log *logrus.Entry, id string, opts BaseOptions) (string, error) {
+	const src = "/opt/cmcgrader/src/supervise"
+	dockerfile := fmt.Sprintf(`FROM %s
+USER 0:0
+COPY junit-reporter.mjs %s
+COPY supervise %s
+RUN cd %s \
+ && HOME=/tmp GOCACHE=/tmp/supervise-cache CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off go build -trimpath -o %s . \
+ && cd / && rm -rf /opt/cmcgrader/src /tmp/* \
+ && chmod 0755 %s && chmod 0644 %s \
+ && { [ -f %s ] || [ ! -d %s ] || { %s; }; }
+USER 1000:1000
+`, id, ReporterPath, src, src, SupervisorPath, SupervisorPath, ReporterPath, WarmCacheView, WarmCacheDir, warmViewScript) + labelInstruction(baseLabels(opts))
 	files := []contextFile{
-		{"Dockerfile", fmt.Sprintf("FROM %s\nCOPY junit-reporter.mjs %s\n", id, ReporterPath) + labelInstruction(baseLabels(opts))},
+		{"Dockerfile", dockerfile},
 		{"junit-reporter.mjs", string(junitReporter)},
+		{"supervise/go.mod", "module cmcgrader.invalid/supervise\n\ngo " + langVersion(opts.GoVersion) + "\n"},
+		{"supervise/main.go", string(supervisorSource)},
 	}
 	pr, stop := pipe(func(w io.Writer) error { return writeContext(w, files, "", "") })
 	defer stop()

@@ -115,11 +115,7 @@ func prepareRootfs(rootfs string) error {
 			return err
 		}
 	}
-	name := strings.TrimPrefix(ReporterPath, "/")
-	if err := root.WriteFile(name, junitReporter, 0o644); err != nil {
-		return err
-	}
-	return root.Chmod(name, 0o644)
+	return nil
 }
 
 // removeContents empties dir, keeping Debian's copyright files.
@@ -293,7 +289,7 @@ func baseLabels(opts BaseOptions) map[string]string {
 	}
 	l[ImageLabel] = "true"
 	l[ImageGoLabel] = opts.GoVersion
-	l[ImageReporterLabel] = reporterDigest()
+	l[ImageFilesLabel] = filesDigest()
 	return l
 }
 

@@ -5,6 +5,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -137,11 +139,11 @@ func TestBuildBase(t *testing.T) {
 
 	code, out := runImageContainer(t, d, BaseTag(testGoVersion), nil, "sh", "-c",
 		`go version && node --version && id -u && id -g && test -r `+ReporterPath+
-			` && test -d `+WarmCacheDir+` && test -f `+WarmCacheView+` && stat -c %u:%g /work && echo ok && sha256sum `+ReporterPath)
+			` && test -x `+SupervisorPath+` && test -d `+WarmCacheDir+` && test -f `+WarmCacheView+` && stat -c %u:%g /work && echo ok && sha256sum `+ReporterPath)
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
-	want := []string{"go version go" + testGoVersion + " linux/amd64\n", "v18.", "\n1000\n1000\n1000:1000\nok\n", reporterDigest()}
+	want := []string{"go version go" + testGoVersion + " linux/amd64\n", "v18.", "\n1000\n1000\n1000:1000\nok\n", reporterSum()}
 	for _, w := range want {
 		if !strings.Contains(out, w) {
 			t.Errorf("output lacks %q:\n%s", w, out)
@@ -149,7 +151,13 @@ func TestBuildBase(t *testing.T) {
 	}
 }
 
-func TestBuildBaseUpdatesReporter(t *testing.T) {
+// reporterSum is the hex SHA-256 of the JUnit reporter of this binary.
+func reporterSum() string {
+	sum := sha256.Sum256(junitReporter)
+	return hex.EncodeToString(sum[:])
+}
+
+func TestBuildBaseUpdatesFiles(t *testing.T) {
 	d := imageTestDocker(t)
 	base := imageTestBase(t, d)
 	ctx := context.Background()
@@ -160,8 +168,8 @@ func TestBuildBaseUpdatesReporter(t *testing.T) {
 			t.Errorf("remove %s: %v", tag, err)
 		}
 	})
-	// A copy of the base image that claims another reporter.
-	files := []contextFile{{"Dockerfile", "FROM " + base + "\n" + labelInstruction(map[string]string{ImageReporterLabel: "stale"})}}
+	// A copy of the base image that claims other grader files.
+	files := []contextFile{{"Dockerfile", "FROM " + base + "\n" + labelInstruction(map[string]string{ImageFilesLabel: "stale"})}}
 	pr, stop := pipe(func(w io.Writer) error { return writeContext(w, files, "", "") })
 	_, err := buildImage(ctx, d.Client(), log, pr, tag)
 	stop()
@@ -173,17 +181,17 @@ func TestBuildBaseUpdatesReporter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("reporter update: %s", time.Since(start).Round(time.Millisecond))
+	t.Logf("grader files update: %s", time.Since(start).Round(time.Millisecond))
 	img, err := d.Client().ImageInspect(ctx, tag)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if img.ID != id || labelOf(&img, ImageReporterLabel) != reporterDigest() {
-		t.Errorf("%s: id %s, reporter label %q; want %s, %s", tag, img.ID, labelOf(&img, ImageReporterLabel), id, reporterDigest())
+	if img.ID != id || labelOf(&img, ImageFilesLabel) != filesDigest() {
+		t.Errorf("%s: id %s, files label %q; want %s, %s", tag, img.ID, labelOf(&img, ImageFilesLabel), id, filesDigest())
 	}
-	code, out := runImageContainer(t, d, tag, nil, "sha256sum", ReporterPath)
-	if code != 0 || !strings.HasPrefix(out, reporterDigest()) {
-		t.Errorf("sha256sum: exit %d: %s; want %s", code, out, reporterDigest())
+	code, out := runImageContainer(t, d, tag, nil, "sh", "-c", "sha256sum "+ReporterPath+" && test -x "+SupervisorPath)
+	if code != 0 || !strings.HasPrefix(out, reporterSum()) {
+		t.Errorf("sha256sum: exit %d: %s; want %s", code, out, reporterSum())
 	}
 }
 

@@ -52,35 +52,16 @@ const (
 	drainTimeout = 10 * time.Second
 )
 
-// wrapper is the shell script run as the entrypoint: $@ is Spec.Cmd. It
-// prints nothing to stdout. Tar drops leading "/" and refuses ".." in
-// member names by default; ownership and modes from the archive are not
-// kept (files belong to the sandbox user, modes follow the umask).
-//
-// The warm build cache is made private to the run without copying it
-// whole (a full copy costs seconds and its size in tmpfs memory): the
-// small index files ("-a", which Go may rewrite) are copied, the large
-// outputs ("-d", named by their content hash and never rewritten) are
-// symlinked into the read-only image. Images made here carry that view
-// ready-made (WarmCacheView), unpacked in one pass; for others it is
-// made from WarmCacheDir, which walks the image's files twice. A fresh
-// trim.txt keeps Go from trimming entries by the image's old mtimes
-// during the run.
-const wrapper = `fail() { printf 'cmcgrader-sandbox: %s\n' "$1" >&2; exit 125; }
-umask 022
-mkdir -p "$HOME" || fail "create HOME"
-tar -x -f - -C ` + Workdir + ` --no-same-owner --no-same-permissions || fail "unpack workspace into ` + Workdir + `"
-if [ -f ` + WarmCacheView + ` ]; then
-	mkdir -p "$GOCACHE" &&
-	tar -x -m -f ` + WarmCacheView + ` -C "$GOCACHE" &&
-	date +%s >"$GOCACHE/trim.txt" || fail "prepare warm build cache in $GOCACHE"
-elif [ -d ` + WarmCacheDir + ` ]; then
-	mkdir -p "$GOCACHE" &&
-	view="$GOCACHE" && ` + makeView + ` &&
-	date +%s >"$GOCACHE/trim.txt" || fail "prepare warm build cache in $GOCACHE"
-fi
-printf '%s' '` + readyMarker + `' >&2
-exec "$@" </dev/null
+// wrapper is the shell script run as the entrypoint, as root in the
+// container: $@ is the supervisor's arguments (see supervisorArgs). The
+// supervisor (SupervisorPath, built from sandbox/supervise) unpacks the
+// private files and the workspace, prepares the build cache, prints
+// readyMarker and runs the command; it prints nothing to stdout itself.
+const wrapper = `[ -x ` + SupervisorPath + ` ] || {
+	printf 'cmcgrader-sandbox: %s\n' "the image has no supervisor at ` + SupervisorPath + `: rebuild it (cmcgrader image build --force)" >&2
+	exit 125
+}
+exec ` + SupervisorPath + ` sandbox "$@"
 `
 
 // fixedEnv is set in every sandbox. Spec.Env may override all but the
@@ -117,6 +98,10 @@ func (d *Docker) Run(ctx context.Context, spec Spec) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	nonce, err := randomHex(16)
+	if err != nil {
+		return Result{}, err
+	}
 	log := d.log.WithField("sandbox", name)
 	labels := d.mergeLabels(spec.Labels)
 
@@ -138,7 +123,7 @@ func (d *Docker) Run(ctx context.Context, spec Spec) (Result, error) {
 		DriverOpts: map[string]string{
 			"type":   "tmpfs",
 			"device": "tmpfs",
-			"o":      fmt.Sprintf("size=%d,uid=1000,gid=1000,mode=0700,nosuid,nodev", lim.WorkspaceBytes),
+			"o":      fmt.Sprintf("size=%d,uid=1000,gid=1000,mode=0755,nosuid,nodev", lim.WorkspaceBytes),
 		},
 		Labels: labels,
 	})
@@ -162,14 +147,14 @@ func (d *Docker) Run(ctx context.Context, spec Spec) (Result, error) {
 		log.WithField("warning", w).Warn("engine warning on container create")
 	}
 	ph.created = time.Now()
-	res, err := d.execute(ctx, made.ID, spec, lim, log, &ph)
+	res, err := d.execute(ctx, made.ID, spec, nonce, lim, log, &ph)
 	ph.executed = time.Now()
 	return res, err
 }
 
 // execute attaches to the created container, starts it, streams the
 // workspace in, enforces the timeout and collects the result.
-func (d *Docker) execute(ctx context.Context, id string, spec Spec, lim Limits, log *logrus.Entry, ph *phases) (Result, error) {
+func (d *Docker) execute(ctx context.Context, id string, spec Spec, nonce string, lim Limits, log *logrus.Entry, ph *phases) (Result, error) {
 	att, err := d.cli.ContainerAttach(ctx, id, client.ContainerAttachOptions{
 		Stream: true, Stdin: true, Stdout: true, Stderr: true,
 	})
@@ -179,7 +164,8 @@ func (d *Docker) execute(ctx context.Context, id string, spec Spec, lim Limits, 
 	defer att.Close()
 
 	stdout, stderr := newCapture(lim.OutputBytes), newCapture(lim.OutputBytes)
-	pre := newPreamble(readyMarker, stderr, preambleMax)
+	rec := newRecordCutter(stderr, nonce)
+	pre := newPreamble(readyMarker, rec, preambleMax)
 	outDone := make(chan error, 1)
 	go func() {
 		_, err := stdcopy.StdCopy(stdout, pre, att.Reader)
@@ -196,7 +182,7 @@ func (d *Docker) execute(ctx context.Context, id string, spec Spec, lim Limits, 
 	defer timer.Stop()
 
 	inDone := make(chan error, 1)
-	go func() { inDone <- sendWorkspace(att, spec.Workspace) }()
+	go func() { inDone <- sendWorkspace(att, privateFiles(spec.Private, nonce), spec.Workspace) }()
 	// The stdin goroutine must be done with spec.Workspace before Run
 	// returns; closing the connection makes its writes fail.
 	defer func() { att.Close(); <-inDone }()
@@ -249,6 +235,8 @@ wait:
 	if err := drain(outDone, att); err != nil {
 		return Result{}, fmt.Errorf("read output: %w", err)
 	}
+	_ = rec.flush() // a capture never fails
+	res.Exits = rec.exits()
 	ph.ready = pre.foundAt
 	res.Stdout, res.StdoutTruncated = stdout.bytes(), stdout.truncated()
 	res.Stderr, res.StderrTruncated = stderr.bytes(), stderr.truncated()
@@ -344,14 +332,16 @@ func (m readErrMarker) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// sendWorkspace writes the workspace tar to the container's stdin and
-// closes it. A nil workspace sends an empty archive.
-func sendWorkspace(att client.ContainerAttachResult, ws io.Reader) error {
+// sendWorkspace writes the private section, then the workspace tar, to
+// the container's stdin and closes it. A nil workspace sends an empty
+// archive.
+func sendWorkspace(att client.ContainerAttachResult, private []byte, ws io.Reader) error {
 	if ws == nil {
 		var empty bytes.Buffer
 		_ = tar.NewWriter(&empty).Close()
 		ws = &empty
 	}
+	ws = io.MultiReader(bytes.NewReader(private), ws)
 	// A tar written straight through a pipe arrives in many small pieces
 	// (a header, then a file's content); each would be a write to the
 	// engine's connection. Batching them makes a 30,000-file workspace
@@ -407,10 +397,10 @@ func (d *Docker) removeVolume(ctx context.Context, name string, log *logrus.Entr
 func containerConfig(spec Spec, env []string, labels map[string]string) *container.Config {
 	return &container.Config{
 		Image:        spec.Image,
-		User:         User,
+		User:         supervisorUser,
 		Env:          env,
 		Entrypoint:   []string{"/bin/sh", "-c", wrapper, "cmcgrader-sandbox"},
-		Cmd:          spec.Cmd,
+		Cmd:          supervisorArgs(spec),
 		WorkingDir:   Workdir,
 		Labels:       labels,
 		AttachStdin:  true,
@@ -428,6 +418,7 @@ func hostConfig(spec Spec, lim Limits, volume string) *container.HostConfig {
 	return &container.HostConfig{
 		NetworkMode:    "none",
 		CapDrop:        []string{"ALL"},
+		CapAdd:         []string{"SETUID", "SETGID", "SETPCAP"},
 		SecurityOpt:    []string{"no-new-privileges"},
 		ReadonlyRootfs: true,
 		Init:           &init,
@@ -499,11 +490,17 @@ func buildEnv(extra []string) ([]string, error) {
 
 // randomName returns a fresh name for a run's container and volume.
 func randomName() (string, error) {
-	b := make([]byte, 8)
+	h, err := randomHex(8)
+	return "cmcgrader-" + h, err
+}
+
+// randomHex returns n random bytes in hex.
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("random name: %w", err)
+		return "", fmt.Errorf("random: %w", err)
 	}
-	return "cmcgrader-" + hex.EncodeToString(b), nil
+	return hex.EncodeToString(b), nil
 }
 
 // summary joins the non-empty lines of b into one line for an error

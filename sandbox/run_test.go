@@ -80,7 +80,7 @@ echo write > "$W/new.txt" && cat "$W/new.txt"`
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "hello from the workspace\nmodule example.com/m\n700 1000:1000\n644 1000:1000\ncontained\nwrite\n"
+	want := "hello from the workspace\nmodule example.com/m\n755 1000:1000\n644 1000:1000\ncontained\nwrite\n"
 	if res.ExitCode != 0 || string(res.Stdout) != want {
 		t.Errorf("exit %d\nstdout %q\nwant   %q\nstderr %s", res.ExitCode, res.Stdout, want, res.Stderr)
 	}
@@ -319,7 +319,7 @@ func TestRunBadSpec(t *testing.T) {
 func TestRunImageMissing(t *testing.T) {
 	t.Parallel()
 	d := newTestDocker(t)
-	_, err := runClean(t, d, Spec{Image: "cmcgrader-no-such-image:" + randomHex(t), Cmd: sh("true")})
+	_, err := runClean(t, d, Spec{Image: "cmcgrader-no-such-image:" + testHex(t), Cmd: sh("true")})
 	if !errors.Is(err, ErrImageNotFound) {
 		t.Errorf("error %v, want ErrImageNotFound", err)
 	}
@@ -328,7 +328,7 @@ func TestRunImageMissing(t *testing.T) {
 func TestRunCancel(t *testing.T) {
 	t.Parallel()
 	d, img := newTestDocker(t), testImage(t)
-	id := randomHex(t)
+	id := testHex(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()

@@ -30,7 +30,36 @@ type Spec struct {
 	// Runtime names an OCI runtime registered with the engine (e.g. runsc).
 	// Empty means the engine's default.
 	Runtime string
+	// Private holds files for the run's own use, by name (no slashes):
+	// they are put in PrivateDir, which only the supervisor can read,
+	// never the sandbox user that runs candidate code.
+	Private map[string][]byte
+	// Stdin names a Private file given to Cmd as its standard input;
+	// empty means none (/dev/null).
+	Stdin string
+	// Driver runs Cmd as the supervisor instead of the sandbox user. Cmd
+	// must run no candidate code itself: it starts whatever does through
+	// ExecHelper (the go command's -exec), which runs it as the sandbox
+	// user and notes how it ended (Result.Exits).
+	Driver bool
 }
+
+// The supervisor: a program in every grading image that runs as root in
+// the container, with no capability but CAP_SETUID, CAP_SETGID and
+// CAP_SETPCAP, and runs all candidate code as the sandbox user (User)
+// with no capability, not even in its bounding set. That user cannot
+// read the supervisor's files, open its file descriptors, signal it or
+// trace it, so what the supervisor reports (Result.Exits) and the streams
+// of a driver command are out of candidate code's reach.
+const (
+	// SupervisorPath is where images keep the supervisor.
+	SupervisorPath = "/opt/cmcgrader/supervise"
+	// ExecHelper is the program a driver command starts candidate code
+	// through: "go test -exec ExecHelper".
+	ExecHelper = SupervisorPath + " exec"
+	// PrivateDir holds Spec.Private during the run.
+	PrivateDir = "/tmp/cmcgrader-private"
+)
 
 // Workdir is where the workspace is unpacked and Cmd runs.
 const Workdir = "/work"
@@ -109,4 +138,20 @@ type Result struct {
 	OOMKilled bool
 	// Duration is the wall-clock time from start to exit.
 	Duration time.Duration
+	// Exits are how the processes run as the sandbox user ended, as the
+	// supervisor saw them: Cmd itself, or with Spec.Driver each process
+	// started through ExecHelper, in the order they ended. Candidate code
+	// cannot write them. Nil when the supervisor did not report (the run
+	// was killed or timed out).
+	Exits []Exit
+}
+
+// Exit is how one process run as the sandbox user ended.
+type Exit struct {
+	// Dir is its working folder relative to Workdir ("." for Workdir).
+	Dir string `json:"dir"`
+	// Code is its exit status; -1 when a signal ended it.
+	Code int `json:"code"`
+	// Signal names the signal that ended it, if one did.
+	Signal string `json:"signal,omitempty"`
 }

@@ -57,7 +57,7 @@ func TestBuildWarm(t *testing.T) {
 	d := imageTestDocker(t)
 	base := imageTestBase(t, d)
 	ctx := context.Background()
-	key := WarmKey("bank-"+randomHex(t), "base", base)
+	key := WarmKey("bank-"+testHex(t), "base", base)
 	tag := WarmTag(key)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
