@@ -345,6 +345,7 @@ func measureFetch(ctx context.Context, cfg Config, f *Figures, in Input, upURL, 
 		}
 		cached = append(cached, time.Since(start))
 		f.FetchBytes = s.PackBytes
+		s.Close()
 
 		dst := filepath.Join(work, fmt.Sprintf("clone-%d", i))
 		if err := os.RemoveAll(dst); err != nil {

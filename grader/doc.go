@@ -1,9 +1,10 @@
 // Package grader grades a candidate's fork against a task bank: it fetches
-// the fork with go-git into memory, builds each task's workspace as a tar
-// stream from git objects (with the task's hidden files and the base's
-// protected files laid over it), runs the hidden tests through a Runner
-// (a Docker sandbox in production), parses `go test -json` or JUnit XML from
-// the captured output, scores each task and summarises the exams.
+// the fork with go-git (the pack spooled to a private temporary file, never
+// checked out), builds each task's workspace as a tar stream from git
+// objects (with the task's hidden files and the base's protected files laid
+// over it), runs the hidden tests through a Runner (a Docker sandbox in
+// production), parses `go test -json` or JUnit XML from the captured
+// output, scores each task and summarises the exams.
 //
 // The flow is one-directional: Fetch → Snapshot.WriteTar → Runner.Run →
 // ParseGoTest/ParseJUnit → Score → Summarize → Report.

@@ -18,12 +18,10 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
-	"github.com/go-git/go-git/v5/storage"
 	"github.com/sirupsen/logrus"
 )
 
@@ -75,6 +73,11 @@ type FetchOptions struct {
 	// MaxObjectBytes bounds the total uncompressed size of the fetched
 	// objects, checked before any is unpacked; zero means 4 × MaxBytes.
 	MaxObjectBytes int64
+	// MaxFileBytes bounds the uncompressed size of one fetched object,
+	// checked before any is unpacked; zero means DefaultTarFileBytes, the
+	// workspace's limit for one file, which a larger blob could never
+	// pass.
+	MaxFileBytes int64
 	// Timeout bounds the whole fetch; zero means DefaultFetchTimeout.
 	Timeout time.Duration
 	// Credentials, if set, are sent with HTTP basic auth to an https://
@@ -83,7 +86,8 @@ type FetchOptions struct {
 	// Upstream, if set, is a mirror of the upstream repository (see
 	// FetchCache): its commits are offered to the server as ones the
 	// grader has, so the server sends only what the fork added, and its
-	// objects are read from disk. What is fetched stays in memory.
+	// objects are read from disk. What is fetched is read from the
+	// fetch's own pack, as without a mirror.
 	Upstream *Mirror
 }
 
@@ -103,8 +107,10 @@ func (c *Credentials) String() string {
 	return c.Username + ":***"
 }
 
-// Snapshot is one fetched commit, held in memory. Nothing of it is
-// written to disk. It is safe for concurrent use.
+// Snapshot is one fetched commit. Its objects are read, one at a time,
+// from the pack the fetch received, kept in a file that has no name on
+// disk any more (see Fetch). It is safe for concurrent use; Close releases
+// the pack.
 type Snapshot struct {
 	// URL is the repository fetched from.
 	URL string
@@ -119,6 +125,16 @@ type Snapshot struct {
 
 	objects storer.EncodedObjectStorer
 	tree    plumbing.Hash
+	pack    *packReader // nil when nothing was fetched (a mirror's snapshot)
+}
+
+// Close releases the fetched pack; reading the snapshot after that fails.
+// Closing a snapshot again, or one read from a mirror, does nothing.
+func (s *Snapshot) Close() error {
+	if s == nil || s.pack == nil {
+		return nil
+	}
+	return s.pack.close()
 }
 
 // checkFetch refuses URLs and credentials the grader never fetches with,
@@ -139,9 +155,14 @@ func checkFetch(log *logrus.Entry, opts FetchOptions) (*logrus.Entry, error) {
 }
 
 // Fetch fetches one commit of a repository, shallow (depth 1, no tags,
-// one ref), into memory. The errors it returns wrap ErrBadURL, ErrBadRef,
-// ErrUnreachable, ErrUnknownBranch, ErrCommitNotFound, ErrTooLarge,
-// ErrFetchTimeout or the context's error, with the repository named.
+// one ref). The pack the server sends is spooled to a private temporary
+// file, never held in memory; before any object is unpacked, their sizes
+// are checked from the pack's headers. The file is removed before Fetch
+// returns, on every path: the snapshot reads the pack through its open
+// descriptor until Close. No file of the repository is ever written out.
+// The errors it returns wrap ErrBadURL, ErrBadRef, ErrUnreachable,
+// ErrUnknownBranch, ErrCommitNotFound, ErrTooLarge, ErrFetchTimeout or
+// the context's error, with the repository named.
 func Fetch(ctx context.Context, log *logrus.Entry, opts FetchOptions) (*Snapshot, error) {
 	log, err := checkFetch(log, opts)
 	if err != nil {
@@ -159,6 +180,10 @@ func Fetch(ctx context.Context, log *logrus.Entry, opts FetchOptions) (*Snapshot
 	if maxObjects <= 0 {
 		maxObjects = 4 * maxBytes
 	}
+	maxFile := opts.MaxFileBytes
+	if maxFile <= 0 {
+		maxFile = DefaultTarFileBytes
+	}
 	timeout := opts.Timeout
 	if timeout <= 0 {
 		timeout = DefaultFetchTimeout
@@ -172,10 +197,12 @@ func Fetch(ctx context.Context, log *logrus.Entry, opts FetchOptions) (*Snapshot
 
 	fctx, cancel := context.WithTimeoutCause(ctx, timeout, errFetchDeadline)
 	defer cancel()
-	store := &limitStorage{Storer: newFetchStorage(opts.Upstream), maxPack: maxBytes, maxObjects: maxObjects}
+	store := &limitStorage{Storer: newFetchStorage(opts.Upstream), maxPack: maxBytes, maxObjects: maxObjects, maxFile: maxFile}
+	fetched := false
+	defer func() { store.cleanup(fetched) }()
 	repo, err := git.Init(store, nil)
 	if err != nil {
-		return nil, fmt.Errorf("init in-memory repository: %w", err)
+		return nil, fmt.Errorf("init fetch storage: %w", err)
 	}
 	remote, err := repo.CreateRemoteAnonymous(&config.RemoteConfig{Name: "anonymous", URLs: []string{opts.URL}})
 	if err != nil {
@@ -218,8 +245,9 @@ func Fetch(ctx context.Context, log *logrus.Entry, opts FetchOptions) (*Snapshot
 		Commit:    commit.Hash.String(),
 		Tree:      commit.TreeHash.String(),
 		PackBytes: store.packBytes,
-		objects:   store.Storer,
+		objects:   store,
 		tree:      commit.TreeHash,
+		pack:      store.pack,
 	}
 	if _, err := object.GetTree(store, s.tree); err != nil {
 		return nil, fmt.Errorf("fetch %s: root tree %s of commit %s missing: %w", opts.URL, s.Tree, s.Commit, err)
@@ -229,6 +257,7 @@ func Fetch(ctx context.Context, log *logrus.Entry, opts FetchOptions) (*Snapshot
 		"bytes":    s.PackBytes,
 		"duration": time.Since(start).Round(time.Millisecond),
 	}).Info("fetched")
+	fetched = true
 	return s, nil
 }
 
@@ -242,7 +271,10 @@ func fetchError(ctx, fctx context.Context, opts FetchOptions, timeout time.Durat
 	var nerr net.Error
 	var uerr *url.Error
 	var nomatch git.NoMatchingRefSpecError
+	var big *objectTooLargeError
 	switch {
+	case errors.As(err, &big):
+		return fmt.Errorf("%w: %s: %s; ask the candidate to remove that file from the branch", ErrTooLarge, repo, big)
 	case errors.Is(err, errPackTooLarge):
 		return fmt.Errorf("%w: %s: repository over the %s fetch limit; raise the limit or ask the candidate to remove large files", ErrTooLarge, repo, sizeString(maxBytes))
 	case errors.Is(err, errObjectsTooLarge):
@@ -469,151 +501,4 @@ func (s *Snapshot) readBlob(h plumbing.Hash, name string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	return buf.Bytes(), nil
-}
-
-// Size errors of the in-memory store, mapped to ErrTooLarge by Fetch.
-var (
-	errPackTooLarge    = errors.New("pack over the size limit")
-	errObjectsTooLarge = errors.New("objects over the size limit")
-)
-
-// limitStorage is the in-memory store of one fetch. It takes the pack as a
-// raw stream (storer.PackfileWriter), so that the size limit stops the
-// download as soon as it is passed, and it checks the objects' declared
-// sizes before unpacking any.
-type limitStorage struct {
-	storage.Storer
-	maxPack    int64
-	maxObjects int64
-
-	packBytes   int64 // size of the pack received
-	objectBytes int64 // uncompressed bytes stored
-}
-
-// PackfileWriter implements storer.PackfileWriter: go-git copies the pack
-// into the returned writer, then closes it.
-func (s *limitStorage) PackfileWriter() (io.WriteCloser, error) {
-	return &packWriter{s: s}, nil
-}
-
-// SetEncodedObject stores obj and counts its size against the limit.
-func (s *limitStorage) SetEncodedObject(obj plumbing.EncodedObject) (plumbing.Hash, error) {
-	s.objectBytes += obj.Size()
-	if s.objectBytes > s.maxObjects {
-		return plumbing.ZeroHash, errObjectsTooLarge
-	}
-	return s.Storer.SetEncodedObject(obj)
-}
-
-// packWriter buffers a pack, up to the limit, and unpacks it on Close.
-type packWriter struct {
-	s      *limitStorage
-	buf    bytes.Buffer
-	failed bool
-}
-
-func (w *packWriter) Write(p []byte) (int, error) {
-	if int64(w.buf.Len())+int64(len(p)) > w.s.maxPack {
-		w.failed = true
-		return 0, errPackTooLarge
-	}
-	return w.buf.Write(p)
-}
-
-func (w *packWriter) Close() error {
-	if w.failed {
-		return nil // the Write error is the one reported
-	}
-	w.s.packBytes = int64(w.buf.Len())
-	pack := w.buf.Bytes()
-	if len(pack) == 0 {
-		return packfile.ErrEmptyPackfile
-	}
-	if err := checkPackSizes(pack, w.s.maxObjects); err != nil {
-		return err
-	}
-	p, err := packfile.NewParserWithStorage(packfile.NewScanner(bytes.NewReader(pack)), w.s)
-	if err != nil {
-		return err
-	}
-	_, err = p.Parse()
-	w.buf = bytes.Buffer{}
-	return err
-}
-
-// checkPackSizes reads the pack's object headers and returns
-// errObjectsTooLarge if the objects, once unpacked, would take more than
-// max bytes. An object's size is read from its header before it is
-// inflated; a delta's result size from the start of the delta.
-func checkPackSizes(pack []byte, max int64) error {
-	sc := packfile.NewScanner(bytes.NewReader(pack))
-	_, count, err := sc.Header()
-	if err != nil {
-		return err
-	}
-	var total int64
-	for i := uint32(0); i < count; i++ {
-		oh, err := sc.NextObjectHeader()
-		if err != nil {
-			return err
-		}
-		if oh.Length > max-total {
-			return errObjectsTooLarge
-		}
-		var size int64
-		if oh.Type.IsDelta() {
-			var dh deltaHead
-			if _, _, err := sc.NextObject(&dh); err != nil {
-				return err
-			}
-			size = dh.targetSize()
-		} else {
-			if _, _, err := sc.NextObject(io.Discard); err != nil {
-				return err
-			}
-			size = oh.Length
-		}
-		if size < 0 || size > max-total {
-			return errObjectsTooLarge
-		}
-		total += size
-	}
-	return nil
-}
-
-// deltaHead keeps the first bytes of a delta: two varints, the sizes of
-// the base and of the result.
-type deltaHead struct {
-	b [20]byte
-	n int
-}
-
-func (d *deltaHead) Write(p []byte) (int, error) {
-	d.n += copy(d.b[min(d.n, len(d.b)):], p)
-	return len(p), nil
-}
-
-// targetSize decodes the second varint, or returns -1 if it is malformed.
-func (d *deltaHead) targetSize() int64 {
-	b := d.b[:min(d.n, len(d.b))]
-	for v := 0; v < 2; v++ {
-		var size int64
-		var shift uint
-		for {
-			if len(b) == 0 || shift > 56 {
-				return -1
-			}
-			c := b[0]
-			b = b[1:]
-			size |= int64(c&0x7f) << shift
-			shift += 7
-			if c&0x80 == 0 {
-				break
-			}
-		}
-		if v == 1 {
-			return size
-		}
-	}
-	return -1
 }

@@ -2,9 +2,13 @@ package grader
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
 	"crypto/rand"
+	"crypto/sha1"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
@@ -12,11 +16,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/sirupsen/logrus"
 
 	"github.com/cmcgrader/cmcgrader/grader/gittest"
@@ -116,8 +123,10 @@ func TestFetch(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Fetch: %v", err)
 		}
+		defer s.Close()
+		// The spooled pack is gone once Fetch returns.
 		if ents, _ := os.ReadDir(tmp); len(ents) > 0 {
-			t.Errorf("Fetch wrote %d entries in TMPDIR", len(ents))
+			t.Errorf("Fetch left %d entries in TMPDIR", len(ents))
 		}
 		if s.Commit != w.commit {
 			t.Errorf("Commit %s, want %s", s.Commit, w.commit)
@@ -131,6 +140,12 @@ func TestFetch(t *testing.T) {
 		got, err := s.ReadFile("README.md")
 		if err != nil || string(got) != w.readme {
 			t.Errorf("ReadFile(README.md) = %q, %v; want %q", got, err, w.readme)
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if _, err := s.ReadFile("README.md"); err == nil {
+			t.Error("ReadFile after Close: no error")
 		}
 	}
 	cases := []struct {
@@ -156,6 +171,7 @@ func TestFetch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { s.Close() })
 		if s.Tree != r.tree3 {
 			t.Errorf("Tree %s, want %s", s.Tree, r.tree3)
 		}
@@ -274,6 +290,7 @@ func TestFetchCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Fetch with credentials: %v", err)
 	}
+	t.Cleanup(func() { s.Close() })
 	if s.Commit != r.c2 {
 		t.Errorf("Commit %s, want %s", s.Commit, r.c2)
 	}
@@ -404,6 +421,7 @@ func TestFetchObjectLimit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Fetch with a 9 MiB object limit: %v", err)
 	}
+	t.Cleanup(func() { s.Close() })
 	if s.PackBytes > 1<<20 {
 		t.Errorf("pack of %d bytes", s.PackBytes)
 	}
@@ -427,8 +445,216 @@ func TestCheckPackSizesDelta(t *testing.T) {
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("Fetch of 2 MiB of objects with a 1.5 MiB limit = %v; want ErrTooLarge", err)
 	}
-	if _, err := Fetch(context.Background(), testLog(t), FetchOptions{URL: bare, Branch: "main", MaxObjectBytes: 3 << 20}); err != nil {
+	s, err := Fetch(context.Background(), testLog(t), FetchOptions{URL: bare, Branch: "main", MaxObjectBytes: 3 << 20})
+	if err != nil {
 		t.Fatalf("Fetch with a 3 MiB limit: %v", err)
+	}
+	defer s.Close()
+	// Both files, one a delta of the other and each over the size that is
+	// streamed from the pack, read back whole, by several readers at once.
+	want := map[string]string{"a": string(big), "b": string(big) + "x"}
+	var wg sync.WaitGroup
+	for range 4 {
+		for name, content := range want {
+			wg.Go(func() {
+				got, err := s.ReadFile(name)
+				if err != nil || string(got) != content {
+					t.Errorf("ReadFile(%s) = %d bytes, %v; want %d bytes", name, len(got), err, len(content))
+				}
+			})
+		}
+	}
+	wg.Wait()
+}
+
+// TestFetchFileLimit checks the limit on one object: a blob over it is
+// refused, named by its SHA, and nothing is left in TMPDIR.
+func TestFetchFileLimit(t *testing.T) {
+	work := initWork(t)
+	data := make([]byte, 2<<20)
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, work, map[string]string{"big.bin": string(data), "README.md": "hi\n"})
+	commitAll(t, work, "big")
+	sha := gittest.Git(t, work, "rev-parse", "HEAD:big.bin")
+	bare := publish(t, work, t.TempDir(), "big")
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+
+	_, err := Fetch(context.Background(), testLog(t), FetchOptions{URL: bare, Branch: "main", MaxFileBytes: 1 << 20})
+	want := "object " + sha + " is 2 MiB, over the 1 MiB limit for one file; ask the candidate to remove that file"
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Fetch = %v; want ErrTooLarge saying %q", err, want)
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) > 0 {
+		t.Errorf("a refused Fetch left %d entries in TMPDIR", len(ents))
+	}
+
+	s, err := Fetch(context.Background(), testLog(t), FetchOptions{URL: bare, Branch: "main"})
+	if err != nil {
+		t.Fatalf("Fetch with the default limit: %v", err)
+	}
+	defer s.Close()
+	if ents, _ := os.ReadDir(tmp); len(ents) > 0 {
+		t.Errorf("Fetch left %d entries in TMPDIR", len(ents))
+	}
+	got, err := s.ReadFile("big.bin")
+	if err != nil || !bytes.Equal(got, data) {
+		t.Errorf("ReadFile(big.bin) = %d bytes, %v; want the %d bytes committed", len(got), err, len(data))
+	}
+}
+
+// packObject is one object of a hand-made pack: its type, the size its
+// header declares, and its content, deflated unless raw. An OFS delta's
+// base is the index of an earlier object.
+type packObject struct {
+	typ  plumbing.ObjectType
+	size int64
+	data []byte
+	raw  bool
+	base int
+}
+
+// makePack writes objs as a version 2 pack, and returns it and the
+// offset of each object.
+func makePack(t *testing.T, objs ...packObject) ([]byte, []int64) {
+	t.Helper()
+	var b bytes.Buffer
+	b.WriteString("PACK")
+	binary.Write(&b, binary.BigEndian, uint32(2))
+	binary.Write(&b, binary.BigEndian, uint32(len(objs)))
+	offsets := make([]int64, len(objs))
+	for i, o := range objs {
+		offsets[i] = int64(b.Len())
+		// Type and size: 3 bits of type and 4 of size, then 7 bits of
+		// size a byte.
+		c, n := byte(o.typ)<<4|byte(o.size&0x0f), o.size>>4
+		for ; n > 0; n >>= 7 {
+			b.WriteByte(c | 0x80)
+			c = byte(n & 0x7f)
+		}
+		b.WriteByte(c)
+		if o.typ == plumbing.OFSDeltaObject {
+			back := offsets[i] - offsets[o.base]
+			if back >= 0x80 {
+				t.Fatalf("makePack: base %d bytes back; only one-byte offsets are written", back)
+			}
+			b.WriteByte(byte(back))
+		}
+		if o.raw {
+			b.Write(o.data)
+			continue
+		}
+		zw := zlib.NewWriter(&b)
+		zw.Write(o.data)
+		zw.Close()
+	}
+	sum := sha1.Sum(b.Bytes())
+	b.Write(sum[:])
+	return b.Bytes(), offsets
+}
+
+// TestCheckPackSizes checks hand-made packs whose headers declare sizes
+// their contents do not have: the sizes are refused from the headers
+// alone, before anything is inflated.
+func TestCheckPackSizes(t *testing.T) {
+	blob := func(size int64, data []byte) packObject {
+		return packObject{typ: plumbing.BlobObject, size: size, data: data}
+	}
+	small := blob(5, []byte("hello"))
+	kib := bytes.Repeat([]byte("k"), 1<<10)
+	kibPlus := append(bytes.Clone(kib), '!')
+	// A delta's content starts with the sizes of its base and of its
+	// result; nothing after them is read.
+	delta := packObject{typ: plumbing.OFSDeltaObject, data: binary.AppendUvarint(binary.AppendUvarint(nil, 5), 200<<20)}
+	delta.size = int64(len(delta.data))
+
+	type want struct {
+		id   string // the object over the file limit: a SHA, or "@N" for "at offset N of the pack"
+		size int64
+		err  error // else this error, or none
+	}
+	run := func(t *testing.T, objs []packObject, maxTotal, maxFile int64, w want) {
+		pack, offsets := makePack(t, objs...)
+		err := checkPackSizes(bytes.NewReader(pack), maxTotal, maxFile)
+		t.Logf("error: %v", err)
+		if w.id == "" {
+			if !errors.Is(err, w.err) || (w.err == nil && err != nil) {
+				t.Fatalf("checkPackSizes = %v; want %v", err, w.err)
+			}
+			return
+		}
+		id := w.id
+		if n, ok := strings.CutPrefix(id, "@"); ok {
+			i, _ := strconv.Atoi(n)
+			id = fmt.Sprintf("at offset %d of the pack", offsets[i])
+			if objs[i].typ.IsDelta() {
+				id += " (a delta)"
+			}
+		}
+		var big *objectTooLargeError
+		if !errors.As(err, &big) || big.id != id || big.size != w.size {
+			t.Fatalf("checkPackSizes = %v; want object %s of %d bytes over the file limit", err, id, w.size)
+		}
+	}
+	cases := []struct {
+		name              string
+		objs              []packObject
+		maxTotal, maxFile int64
+		want              want
+	}{
+		{"within the limits", []packObject{small, blob(1<<10, kib)}, 2 << 10, 1 << 10, want{}},
+		{"blob over the file limit, named by its SHA", []packObject{small, blob(1<<10+1, kibPlus)}, 1 << 30, 1 << 10,
+			want{id: plumbing.ComputeHash(plumbing.BlobObject, kibPlus).String(), size: 1<<10 + 1}},
+		{"declared 300 MB of five bytes", []packObject{small, blob(300_000_000, []byte("hello"))}, 1 << 40, 100 << 20,
+			want{id: "@1", size: 300_000_000}},
+		{"declared 300 MB, not even deflated", []packObject{{typ: plumbing.BlobObject, size: 300_000_000, data: []byte("junk"), raw: true}}, 1 << 40, 100 << 20,
+			want{id: "@0", size: 300_000_000}},
+		{"delta result over the file limit", []packObject{small, delta}, 1 << 40, 100 << 20,
+			want{id: "@1", size: 200 << 20}},
+		{"total over the limit", []packObject{small, blob(1<<10, kib), blob(1<<10, kib)}, 2 << 10, 1 << 10,
+			want{err: errObjectsTooLarge}},
+		{"declared total over the limit", []packObject{blob(1<<40, []byte("x"))}, 1 << 30, 1 << 50,
+			want{err: errObjectsTooLarge}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { run(t, c.objs, c.maxTotal, c.maxFile, c.want) })
+	}
+}
+
+// TestPackfileWriterSpool checks where the pack goes: a file only its
+// owner can read, in a folder of its own under TMPDIR, removed by
+// cleanup whether or not the pack was kept.
+func TestPackfileWriterSpool(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		tmp := t.TempDir()
+		t.Setenv("TMPDIR", tmp)
+		s := &limitStorage{maxPack: 1 << 20, maxObjects: 1 << 20, maxFile: 1 << 20}
+		w, err := s.PackfileWriter()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte("PACK")); err != nil {
+			t.Fatal(err)
+		}
+		ents, _ := os.ReadDir(tmp)
+		if len(ents) != 1 {
+			t.Fatalf("%d entries in TMPDIR, want 1 folder", len(ents))
+		}
+		dir := filepath.Join(tmp, ents[0].Name())
+		for name, want := range map[string]os.FileMode{dir: os.ModeDir | 0o700, filepath.Join(dir, "pack"): 0o600} {
+			if fi, err := os.Stat(name); err != nil || fi.Mode() != want {
+				t.Errorf("%s: mode %v, %v; want %v", name, fi.Mode(), err, want)
+			}
+		}
+		if _, err := s.PackfileWriter(); err == nil {
+			t.Error("a second PackfileWriter: no error")
+		}
+		s.cleanup(keep)
+		if ents, _ := os.ReadDir(tmp); len(ents) > 0 {
+			t.Errorf("cleanup(%t) left %d entries in TMPDIR", keep, len(ents))
+		}
 	}
 }
 
@@ -458,6 +684,7 @@ func TestReadFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	cases := []struct {
 		name    string
 		want    string

@@ -34,7 +34,8 @@ import (
 // repository the grader fetched a base from (every branch, full history,
 // no tags). A candidate's fetch then tells the server which upstream
 // commits the grader already has, so only the fork's own objects cross
-// the network; those stay in memory (FetchOptions.Upstream). A mirror only
+// the network; those are read from the fetch's own pack, never added to
+// the mirror (FetchOptions.Upstream). A mirror only
 // ever holds objects fetched from the upstream URL, never a candidate's.
 // Several processes may share the folder: updates take a file lock.
 type FetchCache struct {
@@ -75,9 +76,10 @@ type Mirror struct {
 	refs  []*plumbing.Reference // upstream branches, as of the update
 }
 
-// mirrorCacheBytes bounds the decoded objects a mirror keeps in memory
-// (go-git's default is 96 MiB, half the grader's memory budget).
-const mirrorCacheBytes = 32 * cache.MiByte
+// objectCacheBytes bounds the decoded objects a mirror, or a fetched
+// pack, keeps in memory (go-git's default is 96 MiB, half the grader's
+// memory budget).
+const objectCacheBytes = 32 * cache.MiByte
 
 // Close releases the mirror's open pack files. A closed mirror must not
 // be used.
@@ -111,7 +113,7 @@ func (c *FetchCache) Update(ctx context.Context, log *logrus.Entry, opts FetchOp
 
 	// The fetch writes through a store of its own; reads go through
 	// m.store, made after it.
-	store := filesystem.NewStorage(osfs.New(m.Dir), cache.NewObjectLRU(mirrorCacheBytes))
+	store := filesystem.NewStorage(osfs.New(m.Dir), cache.NewObjectLRU(objectCacheBytes))
 	repo, err := git.Open(store, nil)
 	if errors.Is(err, git.ErrRepositoryNotExists) {
 		repo, err = git.Init(store, nil)
@@ -165,7 +167,7 @@ func (c *FetchCache) Update(ctx context.Context, log *logrus.Entry, opts FetchOp
 	// Every object a grading reads is in the mirror by now, and fetches
 	// into a mirror only add files, so a list taken later is no less
 	// complete for what this grading reads.
-	m.store = filesystem.NewStorageWithOptions(osfs.New(m.Dir), cache.NewObjectLRU(mirrorCacheBytes),
+	m.store = filesystem.NewStorageWithOptions(osfs.New(m.Dir), cache.NewObjectLRU(objectCacheBytes),
 		filesystem.Options{KeepDescriptors: true, ExclusiveAccess: true})
 	log.WithFields(logrus.Fields{
 		"branches": len(m.refs),
@@ -282,8 +284,8 @@ func (o *mirrorObjects) AddAlternate(string) error {
 	return errors.New("fetch cache: a mirror snapshot takes no alternates")
 }
 
-// newFetchStorage is the storage of one fetch: in memory, over the
-// mirror up when it is set.
+// newFetchStorage is the storage a fetch keeps besides its pack (refs, and
+// objects already there): in memory, over the mirror up when it is set.
 func newFetchStorage(up *Mirror) storage.Storer {
 	if up == nil {
 		return memory.NewStorage()

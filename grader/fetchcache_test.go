@@ -58,6 +58,7 @@ func TestFetchCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer plain.Close()
 	cache, err := OpenFetchCache(filepath.Join(t.TempDir(), "cache"))
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +75,7 @@ func TestFetchCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer cached.Close()
 	t.Logf("candidate pack: %d bytes without the cache, %d with it", plain.PackBytes, cached.PackBytes)
 	if cached.Commit != r.candSHA || plain.Commit != r.candSHA {
 		t.Fatalf("commits %s and %s, want %s", plain.Commit, cached.Commit, r.candSHA)

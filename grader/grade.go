@@ -132,6 +132,7 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 	if err != nil {
 		return nil, submissionFetchError("fetch submission", err)
 	}
+	defer cand.Close()
 	baseRepo, baseRef := bank.Base.Repo, bank.Base.Ref
 	if sub.BaseRepo != "" {
 		baseRepo = sub.BaseRepo
@@ -155,6 +156,7 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 	if err != nil {
 		return nil, submissionFetchError("fetch base "+baseRef+" of the bank", err)
 	}
+	defer base.Close()
 	// The whole workspace is checked once, so a hostile tree is rejected
 	// with its reason before any sandbox starts.
 	stats, err := cand.Check(Overlay{}, TarLimits{})

@@ -78,6 +78,7 @@ func TestMergeBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { shallow.Close() })
 	other := strings.Repeat("ab", 20)
 	for _, tc := range []struct {
 		name string

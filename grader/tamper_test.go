@@ -82,6 +82,7 @@ func tamperSnapshots(t *testing.T, changes map[string]string) (cand, base *Snaps
 		if err != nil {
 			t.Fatalf("fetch %s: %v", branch, err)
 		}
+		t.Cleanup(func() { s.Close() })
 		return s
 	}
 	return fetch("cand"), fetch("main")

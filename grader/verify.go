@@ -90,6 +90,7 @@ func (g *Grader) Verify(ctx context.Context, bank *tasks.Bank, sub Submission, r
 	if err != nil {
 		return nil, submissionFetchError("fetch base "+baseRef, err)
 	}
+	defer base.Close()
 	gomod, _ := base.ReadFile("go.mod")
 	gosum, _ := base.ReadFile("go.sum")
 	g.phase("preparing the sandbox image")

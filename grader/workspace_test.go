@@ -115,6 +115,7 @@ func (r *hostileRepo) fetch(t *testing.T, branch string) *Snapshot {
 	if err != nil {
 		t.Fatalf("Fetch %s: %v", branch, err)
 	}
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -513,6 +514,7 @@ func TestWriteTarTreeBomb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	_, err = s.WriteTar(io.Discard, Overlay{}, TarLimits{})
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("WriteTar of a million files = %v; want ErrTooLarge", err)
@@ -542,6 +544,7 @@ func TestWriteTarDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s2.Close() })
 	if third, _ := writeTar(t, s2, ov, TarLimits{}); !bytes.Equal(first, third) {
 		t.Error("a second fetch gave different tar bytes")
 	}
@@ -637,6 +640,7 @@ func TestWriteTarManySkipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	_, st := writeTar(t, s, Overlay{}, TarLimits{})
 	if st.SkippedTotal != 1100 || len(st.Skipped) != 1000 || st.Files != 1 {
 		t.Fatalf("SkippedTotal %d, len(Skipped) %d, Files %d; want 1100, 1000, 1", st.SkippedTotal, len(st.Skipped), st.Files)

@@ -107,6 +107,7 @@ func (a *app) prepare(cmd *cobra.Command, f prepareFlags) error {
 	} else if base, err = grader.Fetch(ctx, a.log, opts); err != nil {
 		return fmt.Errorf("fetch base %s: %w", ref, err)
 	}
+	defer base.Close()
 	gomod, err := base.ReadFile("go.mod")
 	if err != nil {
 		return fmt.Errorf("base %s of %s has no go.mod: nothing to warm; grade without prepare", base.Commit, repo)
