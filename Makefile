@@ -50,7 +50,7 @@ bench: image
 	$(GO) run ./cmd/cmcgrader-bench -binary $(BIN) -out build/bench.md
 
 vet:
-	test -z "$$(gofmt -l cmd grader sandbox tasks bench)" || { gofmt -l cmd grader sandbox tasks bench; exit 1; }
+	test -z "$$(gofmt -l cmd grader internal sandbox tasks bench)" || { gofmt -l cmd grader internal sandbox tasks bench; exit 1; }
 	$(GO) vet ./...
 
 test: image vet

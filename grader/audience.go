@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/cmcgrader/cmcgrader/internal/escape"
 )
 
 // The audiences a report is rendered for (grade --audience).
@@ -127,17 +129,18 @@ func (c *CandidateReport) WriteJSON(w io.Writer) error {
 
 // WriteText writes the candidate report for reading: one block per exam
 // with its tasks' titles, results and points, then the overall score and
-// the certification verdict.
+// the certification verdict. Like Report.WriteText, it escapes what may
+// come from the candidate.
 func (c *CandidateReport) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
 	if c.Form != nil {
 		fmt.Fprintf(ew, "Candidate:  %s, attempt %d\n", oneLine(c.Form.Candidate, 130), c.Form.Attempt)
 	}
-	fmt.Fprintf(ew, "Repository: %s\n", c.Repository)
+	fmt.Fprintf(ew, "Repository: %s\n", escape.Line(c.Repository))
 	if c.Branch != "" {
-		fmt.Fprintf(ew, "Branch:     %s\n", c.Branch)
+		fmt.Fprintf(ew, "Branch:     %s\n", escape.Line(c.Branch))
 	}
-	fmt.Fprintf(ew, "Commit:     %s\n", c.Commit)
+	fmt.Fprintf(ew, "Commit:     %s\n", escape.Line(c.Commit))
 	fmt.Fprintln(ew)
 	for _, ex := range c.Exams {
 		if len(ex.Tasks) == 0 {

@@ -8,11 +8,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cmcgrader/cmcgrader/internal/escape"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
 // TerminalProgress shows live per-task progress on a terminal: a line per
-// finished task and a status line naming the tasks still running.
+// finished task and a status line naming the tasks still running. It
+// draws with escape sequences of its own, so every string it is given is
+// escaped first: none may add its own.
 type TerminalProgress struct {
 	mu      sync.Mutex
 	w       io.Writer
@@ -31,7 +34,7 @@ func NewTerminalProgress(w io.Writer, total int) *TerminalProgress {
 func (p *TerminalProgress) Phase(msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, "\r\033[K%s...", msg)
+	fmt.Fprintf(p.w, "\r\033[K%s...", escape.Line(msg))
 }
 
 // TaskStarted implements Progress.
@@ -85,7 +88,7 @@ func (p *TerminalProgress) TaskDone(r TaskResult) {
 	if r.Status == Passed {
 		mark = "✓"
 	}
-	fmt.Fprintf(p.w, "\r\033[K%s %-28s %-13s %g/%g  %s\n", mark, r.ID, r.Status, r.Points, r.Possible, r.Duration.Round(100*time.Millisecond))
+	fmt.Fprintf(p.w, "\r\033[K%s %-28s %-13s %g/%g  %s\n", mark, escape.Line(r.ID), r.Status, r.Points, r.Possible, r.Duration.Round(100*time.Millisecond))
 	p.status()
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+
+	"github.com/cmcgrader/cmcgrader/internal/escape"
 )
 
 // TaskGrade is a task's status and points in one report.
@@ -110,7 +112,9 @@ func receiptDiff(a, b *Receipt) []string {
 }
 
 // WriteText writes the comparison as a table, task | old | new |
-// same/DIFFERENT, followed by the verdict and any differing inputs.
+// same/DIFFERENT, followed by the verdict and any differing inputs. The
+// old report is a file anyone may have edited, and its receipt names the
+// candidate's repository: every string from it is escaped.
 func (c *Comparison) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
@@ -122,7 +126,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 			same = "DIFFERENT"
 			differ++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, gradeText(t.Old), gradeText(t.New), same)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", escape.Line(t.ID), gradeText(t.Old), gradeText(t.New), same)
 	}
 	tw.Flush()
 	if differ == 0 {
@@ -131,7 +135,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 		fmt.Fprintf(ew, "DIFFERENT: %d of %d tasks got another status or points\n", differ, len(c.Tasks))
 	}
 	for _, in := range c.Inputs {
-		fmt.Fprintf(ew, "input differs: %s\n", in)
+		fmt.Fprintf(ew, "input differs: %s\n", escape.Line(in))
 	}
 	return ew.err
 }
@@ -140,5 +144,5 @@ func gradeText(g *TaskGrade) string {
 	if g == nil {
 		return "(not graded)"
 	}
-	return fmt.Sprintf("%s %g", g.Status, g.Points)
+	return fmt.Sprintf("%s %g", escape.Line(string(g.Status)), g.Points)
 }

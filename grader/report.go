@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/cmcgrader/cmcgrader/internal/escape"
 )
 
 // ReportVersion is the version of the JSON report shape. It changes when a
@@ -101,17 +103,20 @@ func (r *Report) WriteJSON(w io.Writer) error {
 }
 
 // WriteText writes the human-readable report: one block per exam with its
-// tasks, then the overall score and the certification verdict.
+// tasks, then the overall score and the certification verdict. Strings
+// that may come from the candidate (reasons quote their output and test
+// names; tampering flags name their files) are escaped (see package
+// escape), so they cannot move the cursor or rewrite a line.
 func (r *Report) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
-	fmt.Fprintf(ew, "Repository: %s\n", r.Repository)
+	fmt.Fprintf(ew, "Repository: %s\n", escape.Line(r.Repository))
 	if r.Branch != "" {
-		fmt.Fprintf(ew, "Branch:     %s\n", r.Branch)
+		fmt.Fprintf(ew, "Branch:     %s\n", escape.Line(r.Branch))
 	}
-	fmt.Fprintf(ew, "Commit:     %s\n", r.Commit)
-	fmt.Fprintf(ew, "Bank:       %s (%s)\n", r.Bank.Name, short(r.Bank.Digest))
+	fmt.Fprintf(ew, "Commit:     %s\n", escape.Line(r.Commit))
+	fmt.Fprintf(ew, "Bank:       %s (%s)\n", escape.Line(r.Bank.Name), short(r.Bank.Digest))
 	if r.Form != nil {
-		fmt.Fprintf(ew, "Form:       candidate %s, attempt %d\n", r.Form.Candidate, r.Form.Attempt)
+		fmt.Fprintf(ew, "Form:       candidate %s, attempt %d\n", escape.Line(r.Form.Candidate), r.Form.Attempt)
 	}
 	fmt.Fprintln(ew)
 	for _, ex := range r.Exams {
@@ -126,7 +131,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			if t.Exam != ex.Name {
 				continue
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%g/%g\t%s\n", t.ID, t.Status, t.Points, t.Possible, oneLine(t.Reason, 100))
+			fmt.Fprintf(tw, "  %s\t%s\t%g/%g\t%s\n", escape.Line(t.ID), t.Status, t.Points, t.Possible, oneLine(t.Reason, 100))
 		}
 		tw.Flush()
 		fmt.Fprintln(ew)
@@ -156,7 +161,7 @@ func (r *Report) writeTampering(w io.Writer) {
 		if f.Task != "" {
 			where = strings.TrimSpace(where + " [" + f.Task + "]")
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", f.Kind, oneLine(where, 80), oneLine(f.Detail, 120))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", escape.Line(f.Kind), oneLine(where, 80), oneLine(f.Detail, 120))
 	}
 	tw.Flush()
 	if n := len(r.Tampering) - tamperListed; n > 0 {
@@ -166,14 +171,17 @@ func (r *Report) writeTampering(w io.Writer) {
 
 func short(digest string) string {
 	if len(digest) > 12 {
-		return digest[:12]
+		digest = digest[:12]
 	}
-	return digest
+	return escape.Line(digest)
 }
 
-// oneLine squeezes s onto one line of at most n runes.
+// oneLine squeezes s onto one line of at most n runes, with its control,
+// format and bidi characters escaped: it is where reasons, test names and
+// output excerpts reach a terminal. Escaping comes first, so a carriage
+// return shows as \r rather than vanishing into a space.
 func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(escape.Block(s)), " ")
 	if r := []rune(s); len(r) > n {
 		s = string(r[:n-1]) + "…"
 	}

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cmcgrader/cmcgrader/internal/escape"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
@@ -287,10 +288,11 @@ func summarizeRuns(rs []RunGrade) string {
 }
 
 // WriteText writes the verification as a table, one row per task, then
-// the problems, each naming its task.
+// the problems, each naming its task. Problems quote the runs' failure
+// reasons, which quote test and compiler output; they are escaped.
 func (v *Verification) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
-	fmt.Fprintf(ew, "Bank %s (%s) against base %s, %d runs per side\n\n", v.Bank.Name, short(v.Bank.Digest), v.BaseCommit, v.Runs)
+	fmt.Fprintf(ew, "Bank %s (%s) against base %s, %d runs per side\n\n", escape.Line(v.Bank.Name), short(v.Bank.Digest), escape.Line(v.BaseCommit), v.Runs)
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TASK\tBASE\tREFERENCE\tALL REFERENCES\tFLAKY\tTIME\tRESULT")
 	for i, t := range v.Tasks {
@@ -306,7 +308,7 @@ func (v *Verification) WriteText(w io.Writer) error {
 		if t.Flaky {
 			flaky = "YES"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, summarizeRuns(t.Base), summarizeRuns(t.Reference), comb, flaky, t.Duration.Round(100*time.Millisecond), result)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", escape.Line(t.ID), summarizeRuns(t.Base), summarizeRuns(t.Reference), comb, flaky, t.Duration.Round(100*time.Millisecond), result)
 	}
 	tw.Flush()
 	var problems []string

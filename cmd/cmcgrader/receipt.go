@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cmcgrader/cmcgrader/grader"
+	"github.com/cmcgrader/cmcgrader/internal/escape"
 )
 
 func (a *app) receiptCmd() *cobra.Command {
@@ -121,7 +122,7 @@ func (a *app) verify(report, pubFile string) error {
 		by = "the key in " + pubFile
 	}
 	fmt.Fprintf(a.stdout, "signature OK: %s, signed by %s (%s); commit %s, verdict %s\n",
-		report, v.KeyFingerprint, by, v.Report.Commit, v.Report.Verdict)
+		escape.Line(report), v.KeyFingerprint, escape.Line(by), escape.Line(v.Report.Commit), escape.Line(v.Report.Verdict))
 	return nil
 }
 

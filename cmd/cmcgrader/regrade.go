@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cmcgrader/cmcgrader/grader"
+	"github.com/cmcgrader/cmcgrader/internal/escape"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
@@ -73,7 +74,7 @@ func (a *app) regrade(cmd *cobra.Command, f regradeFlags) error {
 	case errors.Is(err, grader.ErrUnsigned):
 		fmt.Fprintln(a.stdout, "receipt not signed")
 	default:
-		fmt.Fprintf(a.stdout, "WARNING: the report does not verify (%v): its old scores may have been edited\n", err)
+		fmt.Fprintf(a.stdout, "WARNING: the report does not verify (%s): its old scores may have been edited\n", escape.Line(err.Error()))
 	}
 	key, err := loadSignKey(f.signKey)
 	if err != nil {

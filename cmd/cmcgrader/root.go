@@ -12,6 +12,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
+
+	"github.com/cmcgrader/cmcgrader/internal/escape"
 )
 
 // version is set at link time (-ldflags "-X main.version=..."); when unset
@@ -54,7 +56,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(stderr, "cmcgrader: %v\n", err)
+	// Errors quote file names from the candidate's tree and what the
+	// candidate's git server said: escaped, they cannot rewrite the screen.
+	fmt.Fprintf(stderr, "cmcgrader: %s\n", escape.Block(err.Error()))
 	var ue usageError
 	if errors.As(err, &ue) {
 		return 2
@@ -92,6 +96,12 @@ otherwise) and the certification verdict (all five exams must pass).`,
 	return root
 }
 
+// newLogger returns the logger every command logs to. Log messages and
+// fields may hold what the candidate controls (a server's error, a task's
+// output), so neither format lets a control or bidi character through raw:
+// the text format quotes every message and value with Go escapes (keep
+// its colours off and its quoting on: the coloured form writes messages
+// raw), and the JSON format is passed through escape.JSON.
 func newLogger(w io.Writer, format string, verbose bool) (*logrus.Entry, error) {
 	l := logrus.New()
 	l.SetOutput(w)
@@ -99,7 +109,7 @@ func newLogger(w io.Writer, format string, verbose bool) (*logrus.Entry, error) 
 	case "text":
 		l.SetFormatter(&logrus.TextFormatter{DisableColors: true, FullTimestamp: true})
 	case "json":
-		l.SetFormatter(&logrus.JSONFormatter{})
+		l.SetFormatter(escapedJSON{&logrus.JSONFormatter{}})
 	default:
 		return nil, fmt.Errorf("--log-format: want text or json, got %q", format)
 	}
@@ -108,6 +118,20 @@ func newLogger(w io.Writer, format string, verbose bool) (*logrus.Entry, error) 
 		l.SetLevel(logrus.DebugLevel)
 	}
 	return logrus.NewEntry(l), nil
+}
+
+// escapedJSON writes logrus's JSON with the characters encoding/json
+// leaves raw and a terminal acts on (C1 controls, DEL, bidi overrides) as
+// \u escapes; the values decode unchanged.
+type escapedJSON struct{ *logrus.JSONFormatter }
+
+// Format implements logrus.Formatter.
+func (f escapedJSON) Format(e *logrus.Entry) ([]byte, error) {
+	b, err := f.JSONFormatter.Format(e)
+	if err != nil {
+		return nil, err
+	}
+	return escape.JSON(b), nil
 }
 
 // noArgs rejects positional arguments with a usage error.
