@@ -111,7 +111,7 @@ func (r *Report) ForCandidate() *CandidateReport {
 
 func candidateResult(t TaskResult) string {
 	switch {
-	case t.Status == NotGradable || t.Flaky:
+	case t.Status == NotGradable || t.Flaky || t.Hold.pending():
 		return ResultPending
 	case t.Status == Passed:
 		return ResultPass

@@ -165,7 +165,7 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 	}
 	// Changes to tests, build files and CI are flagged for the proctor;
 	// they never change a score.
-	tamper, err := TamperReport(cand, base, bank)
+	tamper, err := TamperReport(ctx, cand, base, bank)
 	if err != nil {
 		return nil, fmt.Errorf("%w: compare %s with the base %s: %v", ErrSubmission, cand.Commit, base.Commit, err)
 	}
@@ -211,6 +211,7 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 	if rep.Tampering == nil {
 		rep.Tampering = []TamperFlag{} // an empty list in JSON, not null
 	}
+	applyHolds(results, tamper)
 	rep.Summary = Summarize(bank, results)
 	rep.Receipt = g.receipt(rep, bank, cand, <-versions)
 	rep.FinishedAt = now().UTC()

@@ -54,6 +54,11 @@ type TamperFlag struct {
 	Task string `json:"task,omitempty"`
 	// Detail says what was found, in a sentence.
 	Detail string `json:"detail"`
+	// Line is the line of Path, for a capability (0: the whole file).
+	Line int `json:"line,omitempty"`
+	// Reached are the tasks whose tests reach the code flagged: each is
+	// held for a proctor's review when it earned points (see Hold).
+	Reached []string `json:"reached_by,omitempty"`
 }
 
 // Kinds of TamperFlag.
@@ -131,15 +136,48 @@ func (r *Report) WriteText(w io.Writer) error {
 			if t.Exam != ex.Name {
 				continue
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%g/%g\t%s\n", escape.Line(t.ID), t.Status, t.Points, t.Possible, oneLine(t.Reason, 100))
+			status := string(t.Status)
+			switch {
+			case t.Hold.pending():
+				status += ", held for review"
+			case t.Hold != nil:
+				status += ", " + t.Hold.Review.Decision + "ed on review"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%g/%g\t%s\n", escape.Line(t.ID), status, t.Points, t.Possible, oneLine(t.Reason, 100))
 		}
 		tw.Flush()
 		fmt.Fprintln(ew)
 	}
 	fmt.Fprintf(ew, "Overall: %.1f%% (each exam weighs 20%%)\n", r.Overall)
 	fmt.Fprintf(ew, "Certification: %s\n", r.Verdict)
+	r.writeHolds(ew)
 	r.writeTampering(ew)
 	return ew.err
+}
+
+// writeHolds lists the tasks held for review and what holds them.
+func (r *Report) writeHolds(w io.Writer) {
+	var held []TaskResult
+	for _, t := range r.Tasks {
+		if t.Hold.pending() {
+			held = append(held, t)
+		}
+	}
+	if len(held) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nHeld for review: %d task(s); their exams stay INCOMPLETE until a proctor decides\n", len(held))
+	fmt.Fprintln(w, "(cmcgrader review accept|reject --report FILE --task ID --reason TEXT)")
+	for _, t := range held {
+		fmt.Fprintf(w, "  %s (%g points): its tests reach\n", escape.Line(t.ID), t.Points)
+		for i, f := range t.Hold.Flags {
+			if i == tamperListed {
+				fmt.Fprintf(w, "    ... and %d more in the JSON report\n", len(t.Hold.Flags)-i)
+				break
+			}
+			fmt.Fprintf(w, "    %s\n", oneLine(f, 160))
+		}
+	}
 }
 
 // tamperListed bounds the tampering lines of the text report; the JSON
@@ -151,15 +189,21 @@ func (r *Report) writeTampering(w io.Writer) {
 	if len(r.Tampering) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\nTampering (for the proctor): %d finding(s); they do not change the score, except forged results\n", len(r.Tampering))
+	fmt.Fprintf(w, "\nTampering (for the proctor): %d finding(s); they do not change the score, except forged results; capabilities a task's tests reach hold it\n", len(r.Tampering))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for i, f := range r.Tampering {
 		if i == tamperListed {
 			break
 		}
 		where := f.Path
+		if f.Line > 0 {
+			where = fmt.Sprintf("%s:%d", where, f.Line)
+		}
 		if f.Task != "" {
 			where = strings.TrimSpace(where + " [" + f.Task + "]")
+		}
+		if len(f.Reached) > 0 {
+			where += " [reached by " + strings.Join(f.Reached, ", ") + "]"
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", escape.Line(f.Kind), oneLine(where, 80), oneLine(f.Detail, 120))
 	}

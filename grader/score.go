@@ -57,8 +57,11 @@ type TaskResult struct {
 	// Flaky says a second run of the failed task gave another result
 	// (Grader.Recheck); the exam's verdict is then INCOMPLETE until a
 	// proctor decides.
-	Flaky     bool           `json:"flaky,omitempty"`
-	Recheck   *RecheckInfo   `json:"recheck,omitempty"`
+	Flaky   bool         `json:"flaky,omitempty"`
+	Recheck *RecheckInfo `json:"recheck,omitempty"`
+	// Hold, when set, says the task's tests reach flagged candidate code:
+	// the exam's verdict is INCOMPLETE until a proctor decides.
+	Hold      *Hold          `json:"hold,omitempty"`
 	Workspace *WorkspaceInfo `json:"workspace,omitempty"`
 }
 
@@ -264,7 +267,7 @@ func Summarize(b *tasks.Bank, results []TaskResult) Summary {
 			er.Tasks++
 			er.Points += r.Points
 			er.Possible += r.Possible
-			if r.Status == NotGradable || r.Flaky {
+			if r.Status == NotGradable || r.Flaky || r.Hold.pending() {
 				gradable = false
 			}
 		}

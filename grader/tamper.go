@@ -1,6 +1,7 @@
 package grader
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -41,7 +42,7 @@ const (
 // skipped, and files over TamperParseBytes are not parsed (the flag says
 // so). The flags are sorted by path, then kind. The error means the trees
 // could not be read, or are too large to compare.
-func TamperReport(cand, base *Snapshot, bank *tasks.Bank) ([]TamperFlag, error) {
+func TamperReport(ctx context.Context, cand, base *Snapshot, bank *tasks.Bank) ([]TamperFlag, error) {
 	if cand == nil || base == nil {
 		return nil, errors.New("tamper report: the candidate's and the base's snapshots are both required")
 	}
@@ -50,6 +51,9 @@ func TamperReport(cand, base *Snapshot, bank *tasks.Bank) ([]TamperFlag, error) 
 		return nil, err
 	}
 	r := &tamperRun{cand: cand, base: base, scope: goScope(bank), hidden: hiddenPaths(bank), pkgs: map[pkgKey]*pkgDelta{}}
+	for _, c := range d.changes {
+		r.caps.note(c)
+	}
 	vendors := map[string]*vendorChange{}
 	for _, c := range d.changes {
 		if root, ok := vendorRoot(c.path); ok {
@@ -69,7 +73,28 @@ func TamperReport(cand, base *Snapshot, bank *tasks.Bank) ([]TamperFlag, error) 
 		r.flag(TamperBuildFile, root, "", vendors[root].detail(base.hasDir(root)))
 	}
 	r.flagPackages()
+	if err := r.caps.run(ctx, r); err != nil {
+		return nil, err
+	}
+	if len(r.caps.results) > 0 {
+		gomod, _ := base.ReadFile("go.mod")
+		rc := computeReach(cand, modulePath(gomod), bank)
+		for _, f := range r.caps.results {
+			r.flags = append(r.flags, TamperFlag{Kind: f.Kind, Path: displayPath(f.path), Line: f.Line, Detail: f.Detail, Reached: rc.reachedBy(f.path)})
+		}
+	}
 	return capFlags(r.flags), nil
+}
+
+// modulePath returns the module path a go.mod declares ("" for none).
+func modulePath(gomod []byte) string {
+	for line := range strings.Lines(string(gomod)) {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "module" {
+			return strings.Trim(f[1], "\"`")
+		}
+	}
+	return ""
 }
 
 // treeEntry is one non-folder entry of a tree: a file, a symlink or a
@@ -191,6 +216,7 @@ type tamperRun struct {
 	scope      map[string][]string // Go package folder -> task ids; a "/..." suffix is a subtree
 	hidden     map[string][]string // hidden file path -> task ids
 	pkgs       map[pkgKey]*pkgDelta
+	caps       capScan
 	flags      []TamperFlag
 }
 

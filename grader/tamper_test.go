@@ -121,7 +121,7 @@ func TestTamperReport(t *testing.T) {
 			"go.sum":                   "example.com/dep v1.1.0 h1:y\n",
 			"ui/package.json":          `{"name": "ui", "version": "1.0.1", "scripts": {"test":  "node --test"}}`,
 			"server/handlers/h_doc.md": "docs\n",
-		}, want: nil},
+		}, want: []string{"init-code server/other/o.go: init function"}},
 		{name: "test files", changes: map[string]string{
 			"server/handlers/h_test.go":            "package handlers\n",
 			"server/handlers/cmc_health_test.go":   "package handlers\n",
@@ -207,12 +207,18 @@ func TestTamperReport(t *testing.T) {
 			"server/extensions/hooks/_ignored.go":   "package hooks\n\nfunc init() {}\n",
 			"server/extensions/hooks/ext_test.go":   "package hooks_test\n\nimport \"testing\"\n\nfunc TestMain(m *testing.M) {}\n",
 		}, want: []string{
+			"init-code server/extensions/hooks/evil.go: init function",
 			"init-func server/extensions/hooks/evil.go [ext]: 1 more init function(s) than the base in package hooks",
 			"test-file server/extensions/hooks/ext_test.go: added",
+			"test-framework server/extensions/hooks/ext_test.go: TestMain function",
 			"test-main server/extensions/hooks/ext_test.go [ext]: new TestMain in package hooks_test in server/extensions/hooks, tested by ext",
 			"test-file server/extensions/testdata/fixture.go: added",
+			"exit server/handlers/main_test.go: calls os.Exit",
 			"test-file server/handlers/main_test.go: added",
+			"test-framework server/handlers/main_test.go: TestMain function",
 			"test-main server/handlers/main_test.go [server-health]: new TestMain in package handlers in server/handlers",
+			"init-code server/handlers/x.go: init function",
+			"init-code server/handlers/x.go: init function",
 			"init-func server/handlers/x.go [server-health]: 2 more init function(s) than the base",
 		}},
 		{name: "init moved within the package", changes: map[string]string{
@@ -225,13 +231,16 @@ func TestTamperReport(t *testing.T) {
 			"server/handlers/out.go":  linkTo + "../../../outside.go",
 		}, want: []string{
 			"init-func server/handlers/out.go [server-health]: Go file added as a symlink in a package tested by server-health; not checked: a symlink out of the repository",
+			"init-code server/handlers/zz.go: init function",
 			"init-func server/handlers/zz.go [server-health]: 1 more init function(s)",
+			"init-code server/other/payload.go: init function",
 		}},
 		{name: "a Go file over the parse limit", changes: map[string]string{
 			"server/handlers/big.go": bigGo,
 		}, want: []string{
 			"build-tag server/handlers/big.go: Go file added; build constraints not checked: the candidate's is 1.0 MiB, over the 1 MiB parse limit",
 			"init-func server/handlers/big.go [server-health]: TestMain and init functions not checked",
+			"unsafe-code server/handlers/big.go: not analysed",
 		}},
 		{name: "a name that is not UTF-8", changes: map[string]string{
 			"server/handlers/\xff_test.go": "package handlers\n",
@@ -240,7 +249,7 @@ func TestTamperReport(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cand, base := tamperSnapshots(t, tt.changes)
-			flags, err := TamperReport(cand, base, tamperBank)
+			flags, err := TamperReport(context.Background(), cand, base, tamperBank)
 			if err != nil {
 				t.Fatalf("TamperReport: %v", err)
 			}
@@ -255,7 +264,7 @@ func TestTamperReport(t *testing.T) {
 					t.Errorf("flag %d:\n got %s\nwant %s", i, g, w)
 				}
 			}
-			again, err := TamperReport(cand, base, tamperBank)
+			again, err := TamperReport(context.Background(), cand, base, tamperBank)
 			if err != nil || !slices.Equal(flagStrings(again), got) {
 				t.Errorf("second report differs: %v\n%s", err, strings.Join(flagStrings(again), "\n"))
 			}
@@ -264,7 +273,7 @@ func TestTamperReport(t *testing.T) {
 }
 
 func TestTamperReportErrors(t *testing.T) {
-	if _, err := TamperReport(nil, nil, tamperBank); err == nil {
+	if _, err := TamperReport(context.Background(), nil, nil, tamperBank); err == nil {
 		t.Error("nil snapshots accepted")
 	}
 }
