@@ -74,8 +74,9 @@ func applyHolds(results []TaskResult, flags []TamperFlag) {
 var ErrReview = errors.New("review")
 
 // Review records a proctor's decision on held task id, at time at, and
-// updates the exam scores and the verdicts. Reject scores the task 0.
-func (r *Report) Review(bank *tasks.Bank, id, decision, reason string, at time.Time) error {
+// updates the exam scores and the verdicts (from the report's own exams
+// and pass marks). Reject scores the task 0.
+func (r *Report) Review(id, decision, reason string, at time.Time) error {
 	if decision != Accept && decision != Reject {
 		return fmt.Errorf("%w: decision %q: want %s or %s", ErrReview, decision, Accept, Reject)
 	}
@@ -98,7 +99,11 @@ func (r *Report) Review(bank *tasks.Bank, id, decision, reason string, at time.T
 			t.Points = 0
 			t.Reason = "rejected on review: " + reason
 		}
-		r.Summary = Summarize(bank, r.Tasks)
+		exams := &tasks.Bank{}
+		for _, ex := range r.Exams {
+			exams.Exams = append(exams.Exams, tasks.Exam{Name: ex.Name, Threshold: ex.Threshold})
+		}
+		r.Summary = Summarize(exams, r.Tasks)
 		return nil
 	}
 	return fmt.Errorf("%w: the report has no task %s", ErrReview, id)
