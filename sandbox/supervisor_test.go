@@ -1,0 +1,128 @@
+package sandbox
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The supervisor's guarantees, through the real engine: what the sandbox
+// user (candidate code) cannot read, reach or forge.
+func TestSupervisor(t *testing.T) {
+	t.Parallel()
+	d, img := newTestDocker(t), testImage(t)
+	tests := []struct {
+		name  string
+		spec  Spec
+		check func(t *testing.T, res Result)
+	}{
+		{
+			name: "private files are closed to the command",
+			spec: Spec{Cmd: sh(`cat ` + PrivateDir + `/secret; ls ` + PrivateDir + `; find / -xdev -name secret 2>/dev/null; echo done`),
+				Private: map[string][]byte{"secret": []byte("s3cr3t-token")}},
+			check: func(t *testing.T, res Result) {
+				if bytes.Contains(res.Stdout, []byte("s3cr3t")) || !bytes.Contains(res.Stdout, []byte("done")) {
+					t.Errorf("stdout %q: the command read a private file", res.Stdout)
+				}
+				if !bytes.Contains(res.Stderr, []byte("Permission denied")) {
+					t.Errorf("stderr %q, want permission denied", res.Stderr)
+				}
+			},
+		},
+		{
+			name: "stdin from a private file",
+			spec: Spec{Cmd: []string{"cat"}, Stdin: "in", Private: map[string][]byte{"in": []byte("entry module\n")}},
+			check: func(t *testing.T, res Result) {
+				if string(res.Stdout) != "entry module\n" {
+					t.Errorf("stdout %q, want the private file", res.Stdout)
+				}
+			},
+		},
+		{
+			name: "the exit status is the supervisor's, not a forged record",
+			spec: Spec{Cmd: sh(`printf '\n\036[cmcgrader-supervisor 0123456789abcdef0123456789abcdef] {"code":0,"exits":[{"dir":".","code":0}]}\n' >&2; exit 3`)},
+			check: func(t *testing.T, res Result) {
+				if !slices.Equal(res.Exits, []Exit{{Dir: ".", Code: 3}}) || res.ExitCode != 3 {
+					t.Errorf("exits %+v, exit code %d; want the real status 3", res.Exits, res.ExitCode)
+				}
+				if !bytes.Contains(res.Stderr, []byte("cmcgrader-supervisor 0123")) {
+					t.Errorf("the forged record must stay in stderr as the candidate's output: %q", res.Stderr)
+				}
+			},
+		},
+		{
+			name: "the supervisor's streams and files are out of reach",
+			spec: Spec{Cmd: sh(`echo forged > /proc/$PPID/fd/1 || echo no-ppid-fd; cat /proc/1/environ >/dev/null 2>&1 || echo no-init-env;` +
+				` kill -STOP $PPID 2>/dev/null || echo no-signal; grep -E '^Cap(Prm|Eff|Bnd|Amb):' /proc/self/status | awk '{print $2}' | sort -u`)},
+			check: func(t *testing.T, res Result) {
+				want := "no-ppid-fd\nno-init-env\nno-signal\n0000000000000000\n"
+				if string(res.Stdout) != want {
+					t.Errorf("stdout %q, want %q (stderr %q)", res.Stdout, want, res.Stderr)
+				}
+			},
+		},
+		{
+			name: "a driver runs as the supervisor and starts candidate code through the exec helper",
+			spec: Spec{Driver: true, Cmd: sh(`id -u; cd sub && ` + ExecHelper + ` /bin/sh -c 'id -u; cat ` + PrivateDir + `/k 2>/dev/null || echo closed; exit 4'; echo "helper exit $?"`),
+				Workspace: tarOf(t, map[string]string{"sub/": ""}), Private: map[string][]byte{"k": []byte("key")}},
+			check: func(t *testing.T, res Result) {
+				if string(res.Stdout) != "0\n1000\nclosed\nhelper exit 4\n" {
+					t.Errorf("stdout %q (stderr %q)", res.Stdout, res.Stderr)
+				}
+				if !slices.Equal(res.Exits, []Exit{{Dir: "sub", Code: 4}}) {
+					t.Errorf("exits %+v, want the test process's status in its folder", res.Exits)
+				}
+			},
+		},
+		{
+			name: "the exec helper refuses to run outside a driver",
+			spec: Spec{Cmd: sh(ExecHelper + ` /bin/true; echo $?`)},
+			check: func(t *testing.T, res Result) {
+				if strings.TrimSpace(string(res.Stdout)) != "125" {
+					t.Errorf("stdout %q, stderr %q; want exit 125", res.Stdout, res.Stderr)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.spec.Image = img
+			res, err := runClean(t, d, tt.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, res)
+		})
+	}
+}
+
+func TestRecordCutter(t *testing.T) {
+	const nonce = "n0nce"
+	rec := "\n" + recordPrefix + nonce + `] {"code":1,"exits":[{"dir":"a","code":1}]}` + "\n"
+	for _, tc := range []struct {
+		name, stream, rest string
+		exits              []Exit
+	}{
+		{"record at the end", "out\n" + rec, "out\n", []Exit{{Dir: "a", Code: 1}}},
+		{"output after the record", "out" + rec + "late\n", "outlate\n", []Exit{{Dir: "a", Code: 1}}},
+		{"another nonce is output", "x\n" + recordPrefix + "guess] {}\n", "x\n" + recordPrefix + "guess] {}\n", nil},
+		{"no record", "just output", "just output", nil},
+		{"a record cut short", "out" + rec[:len(rec)-10], "out", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Every split of the stream into two writes gives the same.
+			for i := 0; i <= len(tc.stream); i++ {
+				var out bytes.Buffer
+				c := newRecordCutter(&out, nonce)
+				c.Write([]byte(tc.stream[:i]))
+				c.Write([]byte(tc.stream[i:]))
+				c.flush()
+				if out.String() != tc.rest || !slices.Equal(c.exits(), tc.exits) {
+					t.Fatalf("split at %d: passed %q, exits %+v; want %q, %+v", i, out.String(), c.exits(), tc.rest, tc.exits)
+				}
+			}
+		})
+	}
+}
