@@ -241,8 +241,9 @@ func readReport(path string) (*grader.Report, error) {
 	return &rep, nil
 }
 
-// checkReport checks that every task of a report passed: the bench
-// measures a solving candidate.
+// checkReport checks that every task of a report passed and none is held
+// for review: the bench measures an honest, solving candidate, so a hold
+// would be a false one.
 func checkReport(path string, n int) error {
 	rep, err := readReport(path)
 	if err != nil {
@@ -254,6 +255,9 @@ func checkReport(path string, n int) error {
 	for _, t := range rep.Tasks {
 		if t.Status != grader.Passed {
 			return fmt.Errorf("%s: task %s %s: %s", path, t.ID, t.Status, t.Reason)
+		}
+		if t.Hold != nil {
+			return fmt.Errorf("%s: task %s held for review, falsely: %s", path, t.ID, strings.Join(t.Hold.Flags, "; "))
 		}
 	}
 	return nil
