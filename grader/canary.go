@@ -240,13 +240,21 @@ func (c *canary) check(res *Results, exits []sandbox.Exit) string {
 				ended = append(ended, e)
 			}
 		}
+		what := "the test process"
+		if c.Dirs[i] != "." {
+			what = "the test process of " + c.Dirs[i]
+		}
+		reported := "no failed test"
+		if failed {
+			reported = "a failed test"
+		}
 		switch {
 		case len(ended) != 1:
-			return fmt.Sprintf("the tests of %s ended %d times, want once", c.Dirs[i], len(ended))
+			return fmt.Sprintf("%s ended %d times, want once", what, len(ended))
 		case ended[0].Signal != "":
-			return fmt.Sprintf("the tests of %s were ended by %s", c.Dirs[i], ended[0].Signal)
+			return fmt.Sprintf("%s was ended by %s", what, ended[0].Signal)
 		case (ended[0].Code == 0) == failed:
-			return fmt.Sprintf("the tests of %s exited with status %d, but their output reports %s", c.Dirs[i], ended[0].Code, map[bool]string{true: "a failed test", false: "no failed test"}[failed])
+			return fmt.Sprintf("%s exited with status %d while its output reports %s", what, ended[0].Code, reported)
 		}
 	}
 	return ""

@@ -43,13 +43,17 @@ type capFound struct {
 	Capability
 }
 
-// note remembers a changed path the analysis must read; it reports
-// whether it took it.
+// note remembers a changed path the analysis must read.
 func (cs *capScan) note(c treeChange) {
 	if !c.cand.present() {
 		return // a deletion adds no capability
 	}
 	p := c.path
+	for _, part := range strings.Split(p, "/") {
+		if !validName(part) {
+			return // the workspace leaves it out: it never runs
+		}
+	}
 	goIgnored := ignoredBelow(path.Dir(p), ".") || ignoredBelow(path.Dir(p), "")
 	switch {
 	case strings.HasSuffix(p, ".go") && goIgnored:

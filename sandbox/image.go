@@ -342,23 +342,26 @@ func filesDigest() string {
 // costs one small layer, not a new base. Images made before warm cache
 // views existed get their view here too.
 func buildFiles(ctx context.Context, cli ImageClient, log *logrus.Entry, id string, opts BaseOptions) (string, error) {
-	const src = "/opt/cmcgrader/src/supervise"
+	// One COPY of a new folder: consecutive COPY steps whose layer comes
+	// out empty (the reporter unchanged) make the classic builder fail
+	// with "layer does not exist".
+	const src = "/opt/cmcgrader/src"
 	dockerfile := fmt.Sprintf(`FROM %s
 USER 0:0
-COPY junit-reporter.mjs %s
-COPY supervise %s
-RUN cd %s \
+COPY files %s
+RUN cp %s/junit-reporter.mjs %s \
+ && cd %s/supervise \
  && HOME=/tmp GOCACHE=/tmp/supervise-cache CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off go build -trimpath -o %s . \
- && cd / && rm -rf /opt/cmcgrader/src /tmp/* \
+ && cd / && rm -rf %s /tmp/* \
  && chmod 0755 %s && chmod 0644 %s \
  && { [ -f %s ] || [ ! -d %s ] || { %s; }; }
 USER 1000:1000
-`, id, ReporterPath, src, src, SupervisorPath, SupervisorPath, ReporterPath, WarmCacheView, WarmCacheDir, warmViewScript) + labelInstruction(baseLabels(opts))
+`, id, src, src, ReporterPath, src, SupervisorPath, src, SupervisorPath, ReporterPath, WarmCacheView, WarmCacheDir, warmViewScript) + labelInstruction(baseLabels(opts))
 	files := []contextFile{
 		{"Dockerfile", dockerfile},
-		{"junit-reporter.mjs", string(junitReporter)},
-		{"supervise/go.mod", "module cmcgrader.invalid/supervise\n\ngo " + langVersion(opts.GoVersion) + "\n"},
-		{"supervise/main.go", string(supervisorSource)},
+		{"files/junit-reporter.mjs", string(junitReporter)},
+		{"files/supervise/go.mod", "module cmcgrader.invalid/supervise\n\ngo " + langVersion(opts.GoVersion) + "\n"},
+		{"files/supervise/main.go", string(supervisorSource)},
 	}
 	pr, stop := pipe(func(w io.Writer) error { return writeContext(w, files, "", "") })
 	defer stop()

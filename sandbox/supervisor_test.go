@@ -31,11 +31,21 @@ func TestSupervisor(t *testing.T) {
 			},
 		},
 		{
-			name: "stdin from a private file",
-			spec: Spec{Cmd: []string{"cat"}, Stdin: "in", Private: map[string][]byte{"in": []byte("entry module\n")}},
+			name: "stdin from a private file, through a pipe that cannot be read again",
+			spec: Spec{Cmd: sh(`cat; node -e "try { const b = Buffer.alloc(64); const n = require('fs').readSync(0, b, 0, 64, 0); console.log('reread: ' + b.subarray(0, n)) } catch (e) { console.log(e.code) }"`),
+				Stdin: "in", Private: map[string][]byte{"in": []byte("entry module\n")}},
 			check: func(t *testing.T, res Result) {
-				if string(res.Stdout) != "entry module\n" {
-					t.Errorf("stdout %q, want the private file", res.Stdout)
+				if string(res.Stdout) != "entry module\nESPIPE\n" {
+					t.Errorf("stdout %q (stderr %q), want the private file once", res.Stdout, res.Stderr)
+				}
+			},
+		},
+		{
+			name: "a driver's build cache is closed to the sandbox user",
+			spec: Spec{Driver: true, Cmd: sh(`stat -c %a "$GOCACHE"; ` + ExecHelper + ` /bin/sh -c 'ls "$GOCACHE" >/dev/null 2>&1 || echo closed'`)},
+			check: func(t *testing.T, res Result) {
+				if string(res.Stdout) != "700\nclosed\n" {
+					t.Errorf("stdout %q (stderr %q)", res.Stdout, res.Stderr)
 				}
 			},
 		},

@@ -32,6 +32,7 @@ package main
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -156,12 +157,14 @@ func sandbox(args []string) int {
 	cmd.Dir = workDir
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if stdin != "" {
-		f, err := os.Open(filepath.Join(privateDir, filepath.Base(stdin)))
+		// Through a pipe, not the open file: a process can read a file
+		// it was given again from its start (pread on fd 0), a drained
+		// pipe never.
+		data, err := os.ReadFile(filepath.Join(privateDir, filepath.Base(stdin)))
 		if err != nil {
-			fatal("open stdin " + stdin + ": " + err.Error())
+			fatal("read stdin " + stdin + ": " + err.Error())
 		}
-		defer f.Close()
-		cmd.Stdin = f
+		cmd.Stdin = bytes.NewReader(data)
 	}
 	fmt.Fprint(os.Stderr, readyMarker)
 	// Signals reach the container's processes through its init; the
@@ -348,10 +351,18 @@ func warmCache(driver bool) error {
 		return nil
 	}
 	if !exists(warmCacheView) {
+		if driver {
+			return os.MkdirAll(cache, 0o700)
+		}
 		return nil
 	}
 	script := `mkdir -p "$GOCACHE" && tar -x -m -f ` + warmCacheView + ` -C "$GOCACHE"`
 	script += ` && date +%s >"$GOCACHE/trim.txt"`
+	if driver {
+		// The go command, run as the supervisor, compiles the private
+		// canary into this cache: the sandbox user must not read it.
+		script += ` && chmod 0700 "$GOCACHE"`
+	}
 	cmd := exec.Command("/bin/sh", "-c", script)
 	if !driver {
 		cmd = userCommand("/bin/sh", "-c", script)
