@@ -169,6 +169,28 @@ func cmdReport(ts *testscript.TestScript, neg bool, args []string) {
 			kinds = append(kinds, fmt.Sprintf("%s %s%s", f.Kind, f.Task, f.Path))
 		}
 		ts.Fatalf("no %s flag for %s; tampering: %v", a[0], a[1], kinds)
+	case "held":
+		// report FILE held ID: the task waits for a proctor, its exam is
+		// INCOMPLETE and the certification is not PASS.
+		tr := task(a[0])
+		if tr.Hold == nil || tr.Hold.Review != nil || len(tr.Hold.Flags) == 0 {
+			ts.Fatalf("task %s: %s %g (%s), not held for review", tr.ID, tr.Status, tr.Points, tr.Reason)
+		}
+		for _, e := range rep.Exams {
+			if e.Name == tr.Exam && e.Verdict != grader.Incomplete {
+				ts.Fatalf("task %s is held, but exam %s is %s", tr.ID, e.Name, e.Verdict)
+			}
+		}
+		if rep.Verdict == grader.Pass {
+			ts.Fatalf("task %s is held, but the certification is PASS", tr.ID)
+		}
+		ts.Logf("%s held: %s", tr.ID, strings.Join(tr.Hold.Flags, "; "))
+	case "reviewed":
+		// report FILE reviewed ID accept|reject POINTS
+		tr := task(a[0])
+		if tr.Hold == nil || tr.Hold.Review == nil || tr.Hold.Review.Decision != a[1] || tr.Points != num(a[2]) {
+			ts.Fatalf("task %s: hold %+v, points %g; want reviewed %s with %s points", tr.ID, tr.Hold, tr.Points, a[1], a[2])
+		}
 	case "truncated":
 		if tr := task(a[0]); !tr.Truncated {
 			ts.Fatalf("task %s: output not marked truncated (%s)", tr.ID, tr.Reason)
