@@ -123,7 +123,7 @@ func (d *Docker) Run(ctx context.Context, spec Spec) (Result, error) {
 		DriverOpts: map[string]string{
 			"type":   "tmpfs",
 			"device": "tmpfs",
-			"o":      fmt.Sprintf("size=%d,uid=1000,gid=1000,mode=0755,nosuid,nodev", lim.WorkspaceBytes),
+			"o":      fmt.Sprintf("size=%d,uid=%d,gid=%d,mode=0755,nosuid,nodev", lim.WorkspaceBytes, workspaceOwner, workspaceOwner),
 		},
 		Labels: labels,
 	})

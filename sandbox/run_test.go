@@ -74,13 +74,17 @@ cat "$W/pkg/a/b.txt"
 cat go.mod
 stat -c '%a %u:%g' "$W" "$W/pkg/a/b.txt"
 test -f "$W/abs/c.txt" && test ! -e /abs && echo contained
-echo write > "$W/new.txt" && cat "$W/new.txt"`
+echo write > "$W/new.txt" 2>/dev/null || echo read-only
+echo write > "$W/pkg/a/b.txt" 2>/dev/null || echo read-only
+echo write > "$HOME/x" && cat "$HOME/x"`
 	seen := logtest.NewLocal(d.log.Logger)
 	res, err := runClean(t, d, Spec{Image: img, Cmd: sh(script), Workspace: ws})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "hello from the workspace\nmodule example.com/m\n755 1000:1000\n644 1000:1000\ncontained\nwrite\n"
+	// The workspace belongs to another user than the one running the
+	// command: readable, not writable; HOME is the command's own.
+	want := "hello from the workspace\nmodule example.com/m\n755 1001:1001\n644 1001:1001\ncontained\nread-only\nread-only\nwrite\n"
 	if res.ExitCode != 0 || string(res.Stdout) != want {
 		t.Errorf("exit %d\nstdout %q\nwant   %q\nstderr %s", res.ExitCode, res.Stdout, want, res.Stderr)
 	}
@@ -238,16 +242,22 @@ echo $max`
 func TestRunWorkspaceCap(t *testing.T) {
 	t.Parallel()
 	d, img := newTestDocker(t), testImage(t)
+	lim := Limits{WorkspaceBytes: 12 << 20}
 	res, err := runClean(t, d, Spec{
-		Image:  img,
-		Cmd:    sh("head -c 8M /dev/zero > a && echo fits; head -c 16M /dev/zero > b && echo too-big-fits"),
-		Limits: Limits{WorkspaceBytes: 12 << 20},
+		Image: img, Cmd: sh("stat -c %s a"), Limits: lim,
+		Workspace: tarOf(t, map[string]string{"a": strings.Repeat("x", 8<<20)}),
 	})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || string(res.Stdout) != "8388608\n" {
+		t.Errorf("an 8 MiB workspace under a 12 MiB cap: stdout %q, stderr %q, err %v", res.Stdout, res.Stderr, err)
 	}
-	if string(res.Stdout) != "fits\n" || !strings.Contains(string(res.Stderr), "No space left on device") {
-		t.Errorf("stdout %q, stderr %q", res.Stdout, res.Stderr)
+	_, err = runClean(t, d, Spec{
+		Image: img, Cmd: sh("echo ran"), Limits: lim,
+		Workspace: tarOf(t, map[string]string{"a": strings.Repeat("x", 8<<20), "b": strings.Repeat("y", 8<<20)}),
+	})
+	// tar says "No space left on device", or that a write came up short.
+	if !errors.Is(err, ErrSetup) || !strings.Contains(err.Error(), "unpack workspace") ||
+		!(strings.Contains(err.Error(), "No space left on device") || strings.Contains(err.Error(), "Wrote only")) {
+		t.Errorf("a 16 MiB workspace under a 12 MiB cap: err %v, want a setup error saying the volume is full", err)
 	}
 }
 

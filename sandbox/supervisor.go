@@ -19,6 +19,9 @@ const (
 	// of the workspace on stdin; privateEnd closes them.
 	privatePrefix = ".cmcgrader-private/"
 	privateEnd    = privatePrefix + ".end"
+	// workspaceOwner owns the workspace (uid and gid): the sandbox user
+	// can read it, not change it.
+	workspaceOwner = 1001
 	// nonceFile is the private file holding the run's record nonce.
 	nonceFile = "nonce"
 	// recordPrefix starts the supervisor's record line on stderr, followed

@@ -42,6 +42,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -69,8 +70,12 @@ const (
 	warmCacheView = "/opt/cmcgrader/gocache.view.tar"
 	// setupExit is the exit code when the sandbox cannot be prepared.
 	setupExit = 125
-	// uid and gid of the sandbox user.
+	// uid and gid of the sandbox user, which runs candidate code.
 	userID, groupID = 1000, 1000
+	// ownerID owns the workspace (uid and gid): the sandbox user can read
+	// it but not change it, so a test process cannot rewrite hidden tests
+	// or sources that the go command has yet to compile.
+	ownerID = 1001
 )
 
 // exit is how one process run as the sandbox user ended.
@@ -196,15 +201,20 @@ func status(cmd *exec.Cmd) int {
 	return ws.ExitStatus()
 }
 
-// userCommand returns a command that runs name as the sandbox user: the
-// supervisor starts itself as "as-user", which drops every capability
-// from the bounding set, becomes the sandbox user and executes name.
+// userCommand returns a command that runs name as the sandbox user.
 func userCommand(name string, args ...string) *exec.Cmd {
+	return uidCommand(userID, name, args...)
+}
+
+// uidCommand returns a command that runs name as uid (and gid) id: the
+// supervisor starts itself as "as-user", which drops every capability
+// from the bounding set, becomes that user and executes name.
+func uidCommand(id int, name string, args ...string) *exec.Cmd {
 	self, err := os.Executable()
 	if err != nil {
 		self = "/opt/cmcgrader/supervise"
 	}
-	cmd := exec.Command(self, append([]string{"as-user", "--", name}, args...)...)
+	cmd := exec.Command(self, append([]string{"as-user", strconv.Itoa(id), "--", name}, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd
 }
@@ -214,9 +224,14 @@ func userCommand(name string, args ...string) *exec.Cmd {
 // the sandbox user's gid and uid (which clears the capabilities it held),
 // and executes args. It does not return.
 func asUser(args []string) {
-	if len(args) < 2 || args[0] != "--" {
-		fatal("usage: supervise as-user -- CMD...")
+	if len(args) < 3 || args[1] != "--" {
+		fatal("usage: supervise as-user UID -- CMD...")
 	}
+	id, err := strconv.Atoi(args[0])
+	if err != nil || (id != userID && id != ownerID) {
+		fatal("as-user: not a sandbox uid: " + args[0])
+	}
+	args = args[1:]
 	runtime.LockOSThread() // the bounding set is per thread; exec runs on this one
 	for c := 0; c <= 63; c++ {
 		if err := prctl(prCapbsetDrop, uintptr(c)); err != nil && err != syscall.EINVAL {
@@ -226,10 +241,10 @@ func asUser(args []string) {
 	if err := syscall.Setgroups([]int{}); err != nil {
 		fatal("setgroups: " + err.Error())
 	}
-	if err := syscall.Setgid(groupID); err != nil {
+	if err := syscall.Setgid(id); err != nil {
 		fatal("setgid: " + err.Error())
 	}
-	if err := syscall.Setuid(userID); err != nil {
+	if err := syscall.Setuid(id); err != nil {
 		fatal("setuid: " + err.Error())
 	}
 	path, err := exec.LookPath(args[1])
@@ -269,8 +284,9 @@ func run(cmd *exec.Cmd) (code int, sig string, err error) {
 }
 
 // unpack reads the stdin tar: private files up to privateEnd, then the
-// workspace, which tar running as the sandbox user unpacks into workDir
-// (it also creates HOME). The private section comes first and must end
+// workspace, which tar running as the workspace's owner unpacks into
+// workDir (readable by all, writable by none but that owner). It creates
+// HOME as the sandbox user. The private section comes first and must end
 // with its marker, so no entry of the workspace can land in privateDir.
 func unpack(r io.Reader) error {
 	tr := tar.NewReader(bufio.NewReaderSize(r, 256<<10))
@@ -299,9 +315,14 @@ func unpack(r io.Reader) error {
 		}
 	}
 
+	home := userCommand("/bin/sh", "-c", `mkdir -p "$HOME"`)
+	if out, err := home.CombinedOutput(); err != nil {
+		return fmt.Errorf("create HOME: %v: %s", err, strings.TrimSpace(string(out)))
+	}
 	// The rest of the stream is the workspace: re-written for tar, which
-	// drops leading "/", refuses ".." and keeps no owner or mode.
-	cmd := userCommand("/bin/sh", "-c", `mkdir -p "$HOME" && exec tar -x -f - -C `+workDir+` --no-same-owner --no-same-permissions`)
+	// drops leading "/", refuses ".." and keeps no owner or mode. It runs
+	// as the workspace's owner, not the sandbox user.
+	cmd := uidCommand(ownerID, "/bin/sh", "-c", `exec tar -x -f - -C `+workDir+` --no-same-owner --no-same-permissions`)
 	var msg strings.Builder
 	cmd.Stderr = &limited{w: &msg, n: 4 << 10}
 	in, err := cmd.StdinPipe()
