@@ -110,6 +110,10 @@ var jsCapCases = []jsCapCase{
 	{name: "fd 1", src: "fs.writeSync(1, 'x')", want: []string{"1 stdio passes file descriptor 1 to writeSync"}},
 	{name: "fd option", src: "fs.createWriteStream(null, {\n  fd: 2,\n})", want: []string{"2 stdio passes file descriptor 2 as fd"}},
 	{name: "fd imported function", src: "import { writeSync } from 'fs';\nwriteSync(0x2, 'x')", want: []string{"2 stdio passes file descriptor 2 to writeSync"}},
+	{name: "fd renamed", src: "const { writeSync: w } = require('fs');\nw(1, 'x');\nconst c = fs.closeSync;\nc(2)",
+		want: []string{"2 stdio passes file descriptor 1 to writeSync", "4 stdio passes file descriptor 2 to closeSync"}},
+	{name: "fd import renamed", src: "import { writeSync as w } from 'node:fs';\nw(1, 'x')", want: []string{"2 stdio passes file descriptor 1 to writeSync"}},
+	{name: "console streams", src: "console._stdout.write('x')", want: []string{"1 stdio uses console._stdout"}},
 	{name: "other fds", src: "fs.writeSync(fd, 'x');\nfs.writeSync(3, 'x');\nconst o = { fd: 3 }"},
 	{name: "dev stdout", src: "fs.openSync('/dev/stdout', 'w')", want: []string{"1 stdio names /dev/fd or /dev/std*"}},
 	{name: "proc", src: "fs.readFileSync(\"/proc/self/status\")", want: []string{"1 stdio names /proc"}},
@@ -120,6 +124,8 @@ var jsCapCases = []jsCapCase{
 
 	// globals and prototypes
 	{name: "globalThis assigned", src: "globalThis.fetch = mock", want: []string{"1 test-framework assigns globalThis.fetch"}},
+	{name: "globalThis.process replaced", src: "globalThis.process = fake", want: []string{"1 test-framework assigns globalThis.process"}},
+	{name: "import() inside", src: "x;\nfunction f() {\n  return import('node:vm')\n}", want: []string{"3 test-framework imports vm"}},
 	{name: "global describe", src: "global.describe = () => {}", want: []string{"1 test-framework assigns globalThis.describe"}},
 	{name: "window", src: "window.app = {}"},
 	{name: "builtin prototype", src: "Array.prototype.flatMap = f;\nPromise.prototype.then = g",

@@ -51,13 +51,18 @@ type jsWalker struct {
 	// createRequire.
 	imported map[string]jsRef
 	factory  map[string]bool
-	ctors    map[*js.Var]bool // functions and classes of this file
-	quietStr bool             // inside a folded string: checked whole
-	caps     []Capability
-	specs    []string
-	seen     map[string]bool
-	depth    int
-	err      error
+	// fdFuncs are variables bound to a function that takes a file
+	// descriptor (const w = fs.writeSync), and fdImports import bindings
+	// of one under another name, each with the function's name.
+	fdFuncs   map[*js.Var]string
+	fdImports map[string]string
+	ctors     map[*js.Var]bool // functions and classes of this file
+	quietStr  bool             // inside a folded string: checked whole
+	caps      []Capability
+	specs     []string
+	seen      map[string]bool
+	depth     int
+	err       error
 }
 
 func newJSWalker(f *jsFile, name string, known map[*js.Var]jsRef, last bool) *jsWalker {
@@ -65,6 +70,7 @@ func newJSWalker(f *jsFile, name string, known map[*js.Var]jsRef, last bool) *js
 	w := &jsWalker{
 		f: f, test: jsIsTestFile(name), known: known, aliases: maps.Clone(known), last: last,
 		imported: map[string]jsRef{}, factory: map[string]bool{"createRequire": true},
+		fdFuncs: map[*js.Var]string{}, fdImports: map[string]string{},
 		ctors: map[*js.Var]bool{}, seen: map[string]bool{},
 	}
 	// Imports bind before any statement runs, wherever they are written.
@@ -72,6 +78,11 @@ func newJSWalker(f *jsFile, name string, known map[*js.Var]jsRef, last bool) *js
 		is, ok := s.(*js.ImportStmt)
 		if !ok {
 			continue
+		}
+		for _, a := range is.List {
+			if n := jsAliasName(a); jsFDFuncs[n] && a.Binding != nil {
+				w.fdImports[jsIdent(a.Binding)] = n
+			}
 		}
 		switch m, _ := jsBuiltin(jsStringLit(is.Module)); m {
 		case "process":
@@ -428,6 +439,12 @@ func (w *jsWalker) bind(b js.IBinding, init js.IExpr) {
 			return
 		case jsIsFunc(init):
 			w.ctors[jsCanon(n)] = true
+		default:
+			if d, ok := jsUnwrap(init).(*js.DotExpr); ok {
+				if fn, _ := jsMemberName(d.Y); jsFDFuncs[fn] {
+					w.fdFuncs[jsCanon(n)] = fn
+				}
+			}
 		}
 	case *js.BindingObject:
 		for i := range n.List {
@@ -450,6 +467,9 @@ func (w *jsWalker) bind(b js.IBinding, init js.IExpr) {
 			}
 			if r != refNone {
 				w.destructure(r, name, known, computed, off)
+			}
+			if known && shorthand && jsFDFuncs[name] {
+				w.fdFuncs[jsCanon(v)] = name // { writeSync: w } = fs
 			}
 			w.bind(item.Value.Binding, item.Value.Default)
 		}
