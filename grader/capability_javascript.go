@@ -1,9 +1,11 @@
 package grader
 
 // JavaScript capabilities, found on the syntax tree that
-// github.com/tdewolff/parse/v2/js builds. The rules that read the tree are
-// in capability_javascript_walk.go; this file parses, places what the rules find
-// on lines, and keeps what the base did not have.
+// github.com/tdewolff/parse/v2/js builds. The walk and the rules that read
+// the tree are in capability_javascript_walk.go and _rules.go; this file
+// parses, places what the rules find on lines, and keeps what the base
+// did not have. (The files are not named capability_js*.go: a _js suffix
+// is a build constraint for GOOS=js.)
 
 import (
 	"bytes"
@@ -68,18 +70,18 @@ func jsImports(name string, src []byte) ([]string, error) {
 // hundred KiB overflows the goroutine stack, which ends the whole
 // process rather than returning an error.
 func jsAnalysable(name string) error {
-	switch ext := strings.ToLower(path.Ext(name)); ext {
+	switch strings.ToLower(path.Ext(name)) {
 	case ".js", ".mjs", ".cjs":
 		return nil
 	default:
-		return fmt.Errorf("%w: %s files are not parsed (only .js, .mjs and .cjs are)", errJSFileType, ext)
+		return fmt.Errorf("%w: %s (only .js, .mjs and .cjs files are parsed)", errJSFileType, jsShow(path.Base(name)))
 	}
 }
 
 // jsWalk parses src and runs the rules over it. Aliases are found by the
 // walk itself (const p = process), so it walks again while a walk learns
-// new ones, up to a bound; jsWalker.flagLateAliases keeps the last walk
-// safe if the bound is reached.
+// new ones, up to a bound; on the last walk, an alias learned late is
+// flagged where it is made, which keeps it safe if the bound is reached.
 func jsWalk(name string, src []byte) (*jsWalker, error) {
 	f, err := parseJS(src)
 	if err != nil {
