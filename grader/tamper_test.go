@@ -139,6 +139,7 @@ func TestTamperReport(t *testing.T) {
 			"test-file ui/jest.config.js: added",
 			"test-file ui/src/__tests__/a.js: added",
 			"test-file ui/src/lib/format.spec.ts: added",
+			"test-framework ui/src/lib/format.spec.ts: not analysed: file type not analysed",
 			"test-file ui/src/lib/format.test.mjs: added",
 		}},
 		{name: "deleted test file", changes: map[string]string{"server/handlers/h_test.go": deleted},
