@@ -165,7 +165,7 @@ var stdStreams = map[string]bool{"os.Stdout": true, "os.Stderr": true, "os.Stdin
 // reach past it (writing to it is printing, and allowed).
 var streamMethods = map[string]bool{
 	"Close": true, "Fd": true, "SyscallConn": true, "SetDeadline": true, "SetWriteDeadline": true,
-	"SetReadDeadline": true, "Chmod": true, "Chown": true, "Truncate": true, "Sync": false,
+	"SetReadDeadline": true, "Chmod": true, "Chown": true, "Truncate": true,
 }
 
 // pureInit are the standard functions a package-level variable may be
@@ -176,7 +176,7 @@ var pureInit = map[string]bool{
 	"regexp.MustCompile": true, "regexp.MustCompilePOSIX": true, "regexp.Compile": true,
 	"strings.NewReplacer": true, "strings.Repeat": true, "strings.Join": true,
 	"time.Date": true, "path.Join": true, "path/filepath.Join": true,
-	"math/big.NewInt": true, "net/http.NewServeMux": true, "sync.NewCond": false,
+	"math/big.NewInt": true, "net/http.NewServeMux": true,
 }
 
 func (a *goAnalysis) run() {
@@ -391,12 +391,10 @@ func (a *goAnalysis) pathConstant(e ast.Expr) {
 // listed by the host's go command, and an empty stand-in for any other
 // path. It is for one analysis (one goroutine).
 type stdImporter struct {
-	gc       types.Importer
-	exports  map[string]string // import path -> export data file
-	fake     map[string]*types.Package
-	listed   bool
-	goCmd    string
-	listTime time.Duration
+	gc      types.Importer
+	exports map[string]string // import path -> export data file
+	fake    map[string]*types.Package
+	goCmd   string
 }
 
 // newStdImporter returns an importer listing the export data of std with
@@ -426,14 +424,12 @@ func (s *stdImporter) prepare(ctx context.Context, paths []string) {
 		return
 	}
 	sort.Strings(std)
-	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, s.goCmd, append([]string{"list", "-e", "-export", "-json=ImportPath,Export"}, std...)...)
 	cmd.Dir = os.TempDir()
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GO111MODULE=off", "GOFLAGS=", "GOWORK=off", "GOPROXY=off")
 	out, err := cmd.Output()
-	s.listTime += time.Since(start)
 	if err != nil && len(out) == 0 {
 		return // no go command: stand-ins for all
 	}

@@ -33,7 +33,6 @@ type capScan struct {
 	goDirs  map[string][]string // folder -> changed .go files (candidate side present)
 	native  []treeChange        // changed assembly, C, object files
 	js      []treeChange        // changed JS/TS files
-	goCmd   string              // the host's go command, for std export data
 	results []capFound
 }
 
@@ -130,7 +129,7 @@ func (cs *capScan) runGo(ctx context.Context, r *tamperRun) error {
 		}
 		dirs[dir] = dirFiles{cand, base}
 	}
-	imp := newStdImporter(cs.goCmd)
+	imp := newStdImporter("")
 	imp.prepare(ctx, imports)
 	for _, dir := range slices.Sorted(maps.Keys(dirs)) {
 		changed := cs.goDirs[dir]
