@@ -9,6 +9,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
@@ -98,7 +99,7 @@ func mergeTasks(ts []*tasks.Task) *tasks.Task {
 // sandbox, compiled once; when that run does not finish cleanly (it does
 // not build, is killed, or is not attested), each task runs alone, so one
 // task can never cost another its points.
-func (g *Grader) gradeUnit(ctx context.Context, ts []*tasks.Task, cand, base *Snapshot, img ImageInfo) []TaskResult {
+func (g *Grader) gradeUnit(ctx context.Context, ts []*tasks.Task, cand, base *Snapshot, img sandbox.Image) []TaskResult {
 	out := make([]TaskResult, len(ts))
 	if len(ts) == 1 {
 		out[0] = g.gradeTask(ctx, ts[0], cand, base, img)
@@ -134,7 +135,7 @@ type errNotClean string
 
 func (e errNotClean) Error() string { return string(e) }
 
-func (g *Grader) runMerged(ctx context.Context, m *tasks.Task, cand, base *Snapshot, img ImageInfo) (Outcome, error) {
+func (g *Grader) runMerged(ctx context.Context, m *tasks.Task, cand, base *Snapshot, img sandbox.Image) (Outcome, error) {
 	ov, err := overlayFor(m, base)
 	if err != nil {
 		return Outcome{}, err

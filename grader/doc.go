@@ -2,9 +2,9 @@
 // the fork with go-git (the pack spooled to a private temporary file, never
 // checked out), builds each task's workspace as a tar stream from git
 // objects (with the task's hidden files and the base's protected files laid
-// over it), runs the hidden tests through a Runner (a Docker sandbox in
-// production), parses `go test -json` or JUnit XML from the captured
-// output, scores each task and summarises the exams.
+// over it), runs the hidden tests through a sandbox.Runner (a Docker
+// sandbox in production), parses `go test -json` or JUnit XML from the
+// captured output, scores each task and summarises the exams.
 //
 // The flow is one-directional: Fetch → Snapshot.WriteTar → Runner.Run →
 // ParseGoTest/ParseJUnit → Score → Summarize → Report.

@@ -18,30 +18,6 @@ import (
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
-// Runner runs one sandboxed command. *sandbox.Docker implements it; tests
-// use fakes.
-type Runner interface {
-	Run(ctx context.Context, spec sandbox.Spec) (sandbox.Result, error)
-}
-
-// Images prepares the image a bank's tasks run in. The image carries the
-// bank's Go toolchain and the modules the base commit's go.mod needs, and
-// may carry a build cache warmed for the bank and the base commit.
-type Images interface {
-	Prepare(ctx context.Context, req ImageRequest) (ImageInfo, error)
-}
-
-// ImageRequest says what a grading image must hold.
-type ImageRequest struct {
-	// GoVersion is the bank's Go toolchain, e.g. "1.26.8".
-	GoVersion string
-	// GoMod and GoSum are the base commit's (nil when it has none).
-	GoMod, GoSum []byte
-	// BankDigest and BaseCommit name the (bank, base commit) pair a warm
-	// image is built for.
-	BankDigest, BaseCommit string
-}
-
 // Progress receives task events while grading runs. Methods may be called
 // from several goroutines.
 type Progress interface {
@@ -58,9 +34,9 @@ const JUnitReporter = "/opt/cmcgrader/junit-reporter.mjs"
 // Grader grades submissions against a bank.
 type Grader struct {
 	// Runner runs the sandboxes. Required.
-	Runner Runner
+	Runner sandbox.Runner
 	// Images prepares the grading image. Required.
-	Images Images
+	Images sandbox.Images
 	// Log receives progress and diagnostics. Required.
 	Log *logrus.Entry
 	// Limits apply to every task run; a task's own timeout replaces
@@ -175,7 +151,7 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 	gomod, _ := base.ReadFile("go.mod")
 	gosum, _ := base.ReadFile("go.sum")
 	g.phase("preparing the sandbox image")
-	img, err := g.Images.Prepare(ctx, ImageRequest{
+	img, err := g.Images.Prepare(ctx, sandbox.ImageRequest{
 		GoVersion: bank.Go, GoMod: gomod, GoSum: gosum,
 		BankDigest: bank.Digest, BaseCommit: base.Commit,
 	})
@@ -258,7 +234,7 @@ func isFullSHA(s string) bool {
 
 // gradeTasks runs every task, at most g.Jobs at once, and returns the
 // results in bank order.
-func (g *Grader) gradeTasks(ctx context.Context, bank *tasks.Bank, cand, base *Snapshot, img ImageInfo, stats WorkspaceStats) []TaskResult {
+func (g *Grader) gradeTasks(ctx context.Context, bank *tasks.Bank, cand, base *Snapshot, img sandbox.Image, stats WorkspaceStats) []TaskResult {
 	jobs := max(g.Jobs, 1)
 	results := make([]TaskResult, len(bank.Tasks))
 	sem := make(chan struct{}, jobs)
@@ -309,7 +285,7 @@ func workspaceInfo(s WorkspaceStats) *WorkspaceInfo {
 
 // gradeTask runs one task, retrying once when the grader (not the
 // candidate) failed.
-func (g *Grader) gradeTask(ctx context.Context, t *tasks.Task, cand, base *Snapshot, img ImageInfo) TaskResult {
+func (g *Grader) gradeTask(ctx context.Context, t *tasks.Task, cand, base *Snapshot, img sandbox.Image) TaskResult {
 	ov, err := overlayFor(t, base)
 	if err != nil {
 		return notGradable(t, err, 0)
@@ -327,7 +303,7 @@ func (g *Grader) gradeTask(ctx context.Context, t *tasks.Task, cand, base *Snaps
 
 // recheck runs failed task t a second time, alone; a different result
 // marks it flaky for the proctor.
-func (g *Grader) recheck(ctx context.Context, t *tasks.Task, cand, base *Snapshot, img ImageInfo, tr TaskResult) TaskResult {
+func (g *Grader) recheck(ctx context.Context, t *tasks.Task, cand, base *Snapshot, img sandbox.Image, tr TaskResult) TaskResult {
 	log := g.Log.WithField("task", t.ID)
 	ov, err := overlayFor(t, base)
 	if err != nil {
@@ -350,7 +326,7 @@ func (g *Grader) recheck(ctx context.Context, t *tasks.Task, cand, base *Snapsho
 // scoreOnce runs task t and scores it, trying a second time when the
 // grader (not the candidate) failed. It returns the runs made so far,
 // counting from runs.
-func (g *Grader) scoreOnce(ctx context.Context, t *tasks.Task, cand *Snapshot, ov Overlay, img ImageInfo, runs int) (TaskResult, int, error) {
+func (g *Grader) scoreOnce(ctx context.Context, t *tasks.Task, cand *Snapshot, ov Overlay, img sandbox.Image, runs int) (TaskResult, int, error) {
 	log := g.Log.WithField("task", t.ID)
 	var lastErr error
 	for try := 1; try <= 2; try++ {
@@ -413,7 +389,7 @@ func overlayFor(t *tasks.Task, base *Snapshot) (Overlay, error) {
 }
 
 // runTask runs one task's hidden tests once. The error is the grader's.
-func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *Snapshot, ov Overlay, img ImageInfo) (Outcome, error) {
+func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *Snapshot, ov Overlay, img sandbox.Image) (Outcome, error) {
 	c, err := newCanary(t)
 	if err != nil {
 		return Outcome{}, err

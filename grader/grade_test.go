@@ -100,8 +100,8 @@ func (r *scriptedRunner) Run(ctx context.Context, spec sandbox.Spec) (sandbox.Re
 
 type fixedImages struct{}
 
-func (fixedImages) Prepare(context.Context, ImageRequest) (ImageInfo, error) {
-	return ImageInfo{Ref: "img", ID: "sha256:img"}, nil
+func (fixedImages) Prepare(context.Context, sandbox.ImageRequest) (sandbox.Image, error) {
+	return sandbox.Image{Ref: "img", ID: "sha256:img"}, nil
 }
 
 func testGradeBank() *tasks.Bank {

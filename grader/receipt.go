@@ -118,14 +118,14 @@ type ToolVersions struct {
 
 // Toolchain tells which Go and Node versions an image carries.
 type Toolchain interface {
-	Versions(ctx context.Context, img ImageInfo) (ToolVersions, error)
+	Versions(ctx context.Context, img sandbox.Image) (ToolVersions, error)
 }
 
 // SandboxToolchain asks the image itself: it runs `go env GOVERSION` and
 // `node --version` once, in a sandbox with no workspace.
 type SandboxToolchain struct {
 	// Runner runs the sandbox. Required.
-	Runner Runner
+	Runner sandbox.Runner
 	// Runtime is the OCI runtime; empty is the engine's default.
 	Runtime string
 }
@@ -134,7 +134,7 @@ var _ Toolchain = SandboxToolchain{}
 
 // Versions runs the probe in img. An empty version means the image has no
 // such program.
-func (s SandboxToolchain) Versions(ctx context.Context, img ImageInfo) (ToolVersions, error) {
+func (s SandboxToolchain) Versions(ctx context.Context, img sandbox.Image) (ToolVersions, error) {
 	res, err := s.Runner.Run(ctx, sandbox.Spec{
 		Image: img.ID,
 		Cmd: []string{"sh", "-c",
@@ -169,7 +169,7 @@ func (s SandboxToolchain) Versions(ctx context.Context, img ImageInfo) (ToolVers
 // toolVersions starts asking g.Toolchain for img's versions; the answer
 // arrives on the channel. A toolchain that cannot be asked gives empty
 // versions and is logged: the scores do not depend on it.
-func (g *Grader) toolVersions(ctx context.Context, img ImageInfo) <-chan ToolVersions {
+func (g *Grader) toolVersions(ctx context.Context, img sandbox.Image) <-chan ToolVersions {
 	done := make(chan ToolVersions, 1)
 	if g.Toolchain == nil {
 		done <- ToolVersions{}

@@ -18,7 +18,9 @@ import (
 
 type fakeToolchain struct{ v ToolVersions }
 
-func (f fakeToolchain) Versions(context.Context, ImageInfo) (ToolVersions, error) { return f.v, nil }
+func (f fakeToolchain) Versions(context.Context, sandbox.Image) (ToolVersions, error) {
+	return f.v, nil
+}
 
 func TestGradeFillsReceipt(t *testing.T) {
 	repo := newForkRepo(t)
@@ -163,7 +165,7 @@ func TestSandboxToolchain(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &fakeRunner{res: tc.res, err: tc.err}
-			v, err := SandboxToolchain{Runner: r, Runtime: "runsc"}.Versions(context.Background(), ImageInfo{ID: "sha256:x"})
+			v, err := SandboxToolchain{Runner: r, Runtime: "runsc"}.Versions(context.Background(), sandbox.Image{ID: "sha256:x"})
 			if (err != nil) != tc.wantErr || v != tc.want {
 				t.Errorf("Versions() = %+v, %v; want %+v, error %v", v, err, tc.want, tc.wantErr)
 			}
@@ -208,7 +210,7 @@ func sampleReport() *Report {
 		Branch: "cmc", Commit: strings.Repeat("c", 40), Tree: strings.Repeat("7", 40),
 		Base:      BaseInfo{Repository: "https://example.com/meshery/meshery.git", Ref: "main", Commit: strings.Repeat("b", 40)},
 		Bank:      BankInfo{Name: "cmc", Digest: strings.Repeat("d", 64)},
-		Image:     ImageInfo{Ref: "cmcgrader-sandbox:go1.26.8", ID: "sha256:" + strings.Repeat("e", 64)},
+		Image:     sandbox.Image{Ref: "cmcgrader-sandbox:go1.26.8", ID: "sha256:" + strings.Repeat("e", 64)},
 		StartedAt: start, FinishedAt: start.Add(3 * time.Minute),
 		Summary: Summary{
 			Exams:   []ExamResult{{Name: "server", Points: 1.5, Possible: 2, Percent: 75, Threshold: 70, Verdict: Pass, Tasks: 1}},

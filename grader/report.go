@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cmcgrader/cmcgrader/internal/escape"
+	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
 // ReportVersion is the version of the JSON report shape. It changes when a
@@ -18,17 +19,17 @@ const ReportVersion = 1
 // Report is the full result of grading one submission. Its JSON form is
 // documented in docs/report.md.
 type Report struct {
-	Version       int       `json:"version"`
-	GraderVersion string    `json:"grader_version"`
-	Repository    string    `json:"repository"`
-	Branch        string    `json:"branch,omitempty"`
-	Commit        string    `json:"commit"`
-	Tree          string    `json:"tree,omitempty"`
-	Base          BaseInfo  `json:"base"`
-	Bank          BankInfo  `json:"bank"`
-	Image         ImageInfo `json:"image"`
-	StartedAt     time.Time `json:"started_at"`
-	FinishedAt    time.Time `json:"finished_at"`
+	Version       int           `json:"version"`
+	GraderVersion string        `json:"grader_version"`
+	Repository    string        `json:"repository"`
+	Branch        string        `json:"branch,omitempty"`
+	Commit        string        `json:"commit"`
+	Tree          string        `json:"tree,omitempty"`
+	Base          BaseInfo      `json:"base"`
+	Bank          BankInfo      `json:"bank"`
+	Image         sandbox.Image `json:"image"`
+	StartedAt     time.Time     `json:"started_at"`
+	FinishedAt    time.Time     `json:"finished_at"`
 	// Form names the exam form graded (grade --form); nil when the whole
 	// bank, or tasks chosen by id, were graded.
 	Form *FormInfo `json:"form,omitempty"`
@@ -89,15 +90,6 @@ type BaseInfo struct {
 type BankInfo struct {
 	Name   string `json:"name"`
 	Digest string `json:"digest"`
-}
-
-// ImageInfo identifies the sandbox image.
-type ImageInfo struct {
-	Ref string `json:"ref"`
-	ID  string `json:"id"`
-	// Warm says the image carries a build cache warmed for the bank and
-	// the base commit (made by cmcgrader prepare).
-	Warm bool `json:"warm"`
 }
 
 // WriteJSON writes the report as indented JSON.

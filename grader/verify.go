@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cmcgrader/cmcgrader/internal/escape"
+	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
@@ -95,7 +96,7 @@ func (g *Grader) Verify(ctx context.Context, bank *tasks.Bank, sub Submission, r
 	gomod, _ := base.ReadFile("go.mod")
 	gosum, _ := base.ReadFile("go.sum")
 	g.phase("preparing the sandbox image")
-	img, err := g.Images.Prepare(ctx, ImageRequest{GoVersion: bank.Go, GoMod: gomod, GoSum: gosum, BankDigest: bank.Digest, BaseCommit: base.Commit})
+	img, err := g.Images.Prepare(ctx, sandbox.ImageRequest{GoVersion: bank.Go, GoMod: gomod, GoSum: gosum, BankDigest: bank.Digest, BaseCommit: base.Commit})
 	if err != nil {
 		return nil, fmt.Errorf("prepare image: %w", err)
 	}
@@ -181,7 +182,7 @@ func cmpErr(first, err error) error {
 
 // verifyTask runs one task on the base and on its reference, runs times
 // each, and once on the combined references when withCombined.
-func (g *Grader) verifyTask(ctx context.Context, t *tasks.Task, base *Snapshot, img ImageInfo, runs int, combined Files, withCombined bool) (TaskVerification, RunGrade, error) {
+func (g *Grader) verifyTask(ctx context.Context, t *tasks.Task, base *Snapshot, img sandbox.Image, runs int, combined Files, withCombined bool) (TaskVerification, RunGrade, error) {
 	start := time.Now()
 	tv := TaskVerification{ID: t.ID, Exam: t.Exam, Possible: t.Points}
 	ov, err := overlayFor(t, base)

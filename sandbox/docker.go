@@ -13,19 +13,9 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// Sentinel errors, wrapped with context by the functions that return them.
-var (
-	// ErrEngine means the Docker engine could not be reached.
-	ErrEngine = errors.New("docker engine unreachable")
-	// ErrImageNotFound means the image is not present in the engine. Images
-	// are never pulled: build them first.
-	ErrImageNotFound = errors.New("image not found")
-	// ErrSetup means the sandbox could not prepare the run (unpack the
-	// workspace, copy the build cache) before the command started. The
-	// command never ran; the Result returned beside it holds the wrapper's
-	// exit code and stderr.
-	ErrSetup = errors.New("sandbox setup failed")
-)
+// ErrEngine means the Docker engine could not be reached. It is wrapped
+// with context by the functions that return it.
+var ErrEngine = errors.New("docker engine unreachable")
 
 // Docker runs sandboxes in a Docker engine. Safe for concurrent use.
 type Docker struct {

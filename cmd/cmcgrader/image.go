@@ -9,7 +9,6 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
-	"github.com/cmcgrader/cmcgrader/grader"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
@@ -71,15 +70,15 @@ type images struct {
 	fixed string
 }
 
-var _ grader.Images = (*images)(nil)
+var _ sandbox.Images = (*images)(nil)
 
-func (im *images) Prepare(ctx context.Context, req grader.ImageRequest) (grader.ImageInfo, error) {
+func (im *images) Prepare(ctx context.Context, req sandbox.ImageRequest) (sandbox.Image, error) {
 	if im.fixed != "" {
 		id, err := im.docker.ImageID(ctx, im.fixed)
 		if err != nil {
-			return grader.ImageInfo{}, fmt.Errorf("--image %s: %w", im.fixed, err)
+			return sandbox.Image{}, fmt.Errorf("--image %s: %w", im.fixed, err)
 		}
-		return grader.ImageInfo{Ref: im.fixed, ID: id}, nil
+		return sandbox.Image{Ref: im.fixed, ID: id}, nil
 	}
 	mod, err := im.modules(ctx, req)
 	if err != nil || len(req.GoMod) == 0 || req.BankDigest == "" || req.BaseCommit == "" {
@@ -91,29 +90,29 @@ func (im *images) Prepare(ctx context.Context, req grader.ImageRequest) (grader.
 		im.log.WithField("hint", "cmcgrader prepare").Info("no warm image for this bank and base commit: compiling cold")
 		return mod, err
 	}
-	return grader.ImageInfo{Ref: sandbox.WarmTag(key), ID: id, Warm: true}, nil
+	return sandbox.Image{Ref: sandbox.WarmTag(key), ID: id, Warm: true}, nil
 }
 
 // modules returns the modules image of the request, built if needed (or
 // the base image when the base commit has no go.mod).
-func (im *images) modules(ctx context.Context, req grader.ImageRequest) (grader.ImageInfo, error) {
+func (im *images) modules(ctx context.Context, req sandbox.ImageRequest) (sandbox.Image, error) {
 	base := sandbox.BaseTag(req.GoVersion)
 	if _, err := im.docker.ImageID(ctx, base); err != nil {
 		if errors.Is(err, sandbox.ErrImageNotFound) {
-			return grader.ImageInfo{}, fmt.Errorf("sandbox image %s not found: build it with `make image` or `cmcgrader image build --go %s`", base, req.GoVersion)
+			return sandbox.Image{}, fmt.Errorf("sandbox image %s not found: build it with `make image` or `cmcgrader image build --go %s`", base, req.GoVersion)
 		}
-		return grader.ImageInfo{}, err
+		return sandbox.Image{}, err
 	}
 	if len(req.GoMod) == 0 {
 		id, err := im.docker.ImageID(ctx, base)
-		return grader.ImageInfo{Ref: base, ID: id}, err
+		return sandbox.Image{Ref: base, ID: id}, err
 	}
 	ref := sandbox.ModulesTag(req.GoVersion, req.GoMod, req.GoSum)
 	id, err := sandbox.BuildModules(ctx, im.docker.Client(), im.log, sandbox.ModulesOptions{
 		BaseImage: base, GoMod: req.GoMod, GoSum: req.GoSum, Tag: ref, GoProxy: os.Getenv("GOPROXY"),
 	})
 	if err != nil {
-		return grader.ImageInfo{}, err
+		return sandbox.Image{}, err
 	}
-	return grader.ImageInfo{Ref: ref, ID: id}, nil
+	return sandbox.Image{Ref: ref, ID: id}, nil
 }

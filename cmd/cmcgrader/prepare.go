@@ -114,7 +114,7 @@ func (a *app) prepare(cmd *cobra.Command, f prepareFlags) error {
 	}
 	gosum, _ := base.ReadFile("go.sum")
 	im := &images{docker: docker, log: a.log}
-	mod, err := im.modules(ctx, grader.ImageRequest{GoVersion: bank.Go, GoMod: gomod, GoSum: gosum})
+	mod, err := im.modules(ctx, sandbox.ImageRequest{GoVersion: bank.Go, GoMod: gomod, GoSum: gosum})
 	if err != nil {
 		return err
 	}

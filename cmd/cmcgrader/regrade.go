@@ -99,7 +99,7 @@ func (a *app) regrade(cmd *cobra.Command, f regradeFlags) error {
 	}
 	defer cleanup()
 	g.Limits, g.Recheck = rc.Limits.Sandbox(), rc.Limits.Recheck
-	if _, err := g.Images.Prepare(ctx, grader.ImageRequest{}); err != nil {
+	if _, err := g.Images.Prepare(ctx, sandbox.ImageRequest{}); err != nil {
 		if errors.Is(err, sandbox.ErrImageNotFound) {
 			return fmt.Errorf("the receipt's sandbox image %s (%s) is gone: a rebuilt image has another ID, so the regrade would not be exact; restore that image (docker load) to regrade", rc.Image.ID, rc.Image.Ref)
 		}

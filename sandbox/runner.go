@@ -1,0 +1,53 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+)
+
+// Runner runs one sandboxed command. A failing command, a timeout or an
+// OOM kill is data in the Result; an error means the backend could not
+// do its job (engine down, image missing, setup failed, ctx cancelled).
+type Runner interface {
+	Run(ctx context.Context, spec Spec) (Result, error)
+}
+
+// Images prepares the image a bank's tasks run in. The image carries the
+// bank's Go toolchain and the modules the base commit's go.mod needs, and
+// may carry a build cache warmed for the bank and the base commit.
+type Images interface {
+	Prepare(ctx context.Context, req ImageRequest) (Image, error)
+}
+
+// ImageRequest says what a grading image must hold.
+type ImageRequest struct {
+	// GoVersion is the bank's Go toolchain, e.g. "1.26.8".
+	GoVersion string
+	// GoMod and GoSum are the base commit's (nil when it has none).
+	GoMod, GoSum []byte
+	// BankDigest and BaseCommit name the (bank, base commit) pair a warm
+	// image is built for.
+	BankDigest, BaseCommit string
+}
+
+// Image identifies the sandbox image. Reports keep it as JSON.
+type Image struct {
+	Ref string `json:"ref"`
+	ID  string `json:"id"`
+	// Warm says the image carries a build cache warmed for the bank and
+	// the base commit (made by cmcgrader prepare).
+	Warm bool `json:"warm"`
+}
+
+// Sentinel errors of every backend, wrapped with context by the functions
+// that return them.
+var (
+	// ErrImageNotFound means the image is not present where the backend
+	// runs. Images are never pulled: build them first.
+	ErrImageNotFound = errors.New("image not found")
+	// ErrSetup means the sandbox could not prepare the run (unpack the
+	// workspace, copy the build cache) before the command started. The
+	// command never ran; the Result returned beside it holds the wrapper's
+	// exit code and stderr.
+	ErrSetup = errors.New("sandbox setup failed")
+)
