@@ -18,6 +18,7 @@ import (
 	"github.com/cmcgrader/cmcgrader/grader"
 	"github.com/cmcgrader/cmcgrader/grader/gittest"
 	"github.com/cmcgrader/cmcgrader/sandbox"
+	"github.com/cmcgrader/cmcgrader/sandbox/docker"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
@@ -78,7 +79,7 @@ func Run(ctx context.Context, cfg Config, inputs []Input) (*Results, error) {
 		}
 		res.Inputs = append(res.Inputs, *f)
 	}
-	d, err := sandbox.New(ctx, cfg.Log)
+	d, err := docker.New(ctx, cfg.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +95,7 @@ func Run(ctx context.Context, cfg Config, inputs []Input) (*Results, error) {
 	var runs []time.Duration
 	for range cfg.OverheadRuns {
 		start := time.Now()
-		r, err := d.Run(ctx, sandbox.Spec{Image: sandbox.BaseTag(goVersion), Cmd: []string{"true"}})
+		r, err := d.Run(ctx, sandbox.Spec{Image: docker.BaseTag(goVersion), Cmd: []string{"true"}})
 		if err != nil {
 			return nil, fmt.Errorf("sandbox overhead: %w", err)
 		}
@@ -159,7 +160,7 @@ func measureInput(ctx context.Context, cfg Config, in Input) (*Figures, error) {
 		return nil, err
 	}
 	gosum, _ := gitShow(ctx, in.Upstream, in.BaseRef+":go.sum")
-	coldTag := sandbox.ModulesTag(bank.Go, gomod, gosum)
+	coldTag := docker.ModulesTag(bank.Go, gomod, gosum)
 
 	grade := func(name string, extra ...string) (time.Duration, int64, error) {
 		report := filepath.Join(work, name+".json")

@@ -1,49 +1,33 @@
-// Package sandbox runs untrusted commands in hardened, throw-away Docker
-// containers, and is the only package that talks to the Docker engine.
+// Package sandbox is the contract between the grader and the backends
+// that run untrusted commands: what a run is (Spec, Limits), what came of
+// it (Result, Exit), the image a bank grades in (ImageRequest, Image),
+// and the interfaces a backend implements (Runner, Images). It imports no
+// backend: package sandbox/docker implements it with Docker, and another
+// backend (Kubernetes Jobs) can implement it without Docker types.
 //
-// Every run gets a fresh container and a fresh size-capped tmpfs volume for
-// its workspace. The container runs as uid:gid 1000:1000 with no network,
-// all capabilities dropped, no-new-privileges, a read-only root file
-// system, an init process, memory (without swap), CPU and process limits,
-// a size-capped /tmp, and no engine-side logs. Both objects carry the
-// grader's labels and are removed when Run returns, on every path; GC
-// collects what a crashed grader left behind.
+// Every backend honours the same conventions inside the sandbox: the
+// image's supervisor (SupervisorPath) runs the command, candidate code
+// runs as User, the workspace is unpacked into Workdir, Spec.Private goes
+// to PrivateDir, a driver command starts candidate code through
+// ExecHelper, and a run that could not be prepared exits with
+// SetupExitCode and is reported as an error wrapping ErrSetup.
 //
-// The workspace (a tar stream) goes to the container's stdin. A small
-// shell wrapper, the container's entrypoint, unpacks it into Workdir,
-// gives the run a private copy-on-write view of the image's warm Go build
-// cache (WarmCacheDir) in $GOCACHE if there is one, and execs Spec.Cmd
-// with stdin from /dev/null. The wrapper writes
-// nothing to stdout. When it fails it exits with SetupExitCode and one
-// "cmcgrader-sandbox: " line on stderr; Run then returns an error wrapping
-// ErrSetup. Right before the exec it writes a marker to stderr that Run
-// strips: the command cannot fake a setup failure, since anything it
-// prints comes after that marker.
-//
-// Stdout and stderr are kept up to Limits.OutputBytes each: the first and
-// the last halves, with a marker line in place of the dropped middle.
-//
-// Images must provide /bin/sh, GNU tar and cp, and run as any user: the
-// sandbox always runs as User. Images are never pulled.
+// A candidate's failing command, a timeout or an OOM kill is data in the
+// Result; an error from Run means the backend could not do its job.
 //
 // Example:
 //
-//	d, err := sandbox.New(ctx, log)
-//	if err != nil {
-//		return err // wraps ErrEngine when the engine is down
+//	func grade(ctx context.Context, r sandbox.Runner, img sandbox.Image, ws io.Reader) error {
+//		res, err := r.Run(ctx, sandbox.Spec{
+//			Image:     img.ID,
+//			Cmd:       []string{"go", "test", "-json", "./..."},
+//			Workspace: ws,
+//			Limits:    sandbox.Limits{Timeout: 10 * time.Minute},
+//		})
+//		if err != nil {
+//			return err // the grader failed: not gradable, retry
+//		}
+//		// res.ExitCode, res.Stdout, res.TimedOut, res.OOMKilled: the candidate's outcome
+//		return nil
 //	}
-//	defer d.Close()
-//	if _, err := d.GC(ctx); err != nil {
-//		log.WithError(err).Warn("gc")
-//	}
-//	res, err := d.Run(ctx, sandbox.Spec{
-//		Image:     "cmcgrader-sandbox:go1.26.8",
-//		Cmd:       []string{"go", "test", "-json", "./..."},
-//		Workspace: tarStream,
-//		Limits:    sandbox.Limits{Timeout: 10 * time.Minute},
-//	})
-//	if err != nil {
-//		return err // the grader failed: not gradable, retry
-//	}
-//	// res.ExitCode, res.Stdout, res.TimedOut, res.OOMKilled: the candidate's outcome
 package sandbox

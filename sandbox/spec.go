@@ -69,16 +69,17 @@ const (
 	// User is the uid:gid every sandbox runs as.
 	User = "1000:1000"
 	// WarmCacheDir is where an image may keep a warm Go build cache; the
-	// wrapper gives every run a private copy-on-write view of it in
-	// $GOCACHE (see wrapper).
+	// supervisor gives every run a private copy-on-write view of it in
+	// $GOCACHE.
 	WarmCacheDir = "/opt/cmcgrader/gocache"
 	// WarmCacheView is, in an image with a warm build cache, the run's
-	// view of it prepared once at image build (see warmViewScript): a tar
-	// of WarmCacheDir's index files, and of symlinks to its outputs.
+	// view of it prepared once at image build: a tar of WarmCacheDir's
+	// index files, and of symlinks to its outputs.
 	WarmCacheView = WarmCacheDir + ".view.tar"
-	// SetupExitCode is the exit code of the wrapper when it cannot prepare
-	// the run; it then prints one line starting "cmcgrader-sandbox: " to
-	// stderr. Run reports that as an error wrapping ErrSetup.
+	// SetupExitCode is the exit code of the sandbox's entrypoint when it
+	// cannot prepare the run; it then prints one line starting
+	// "cmcgrader-sandbox: " to stderr. Runner.Run reports that as an error
+	// wrapping ErrSetup.
 	SetupExitCode = 125
 )
 

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cmcgrader/cmcgrader/sandbox"
+	"github.com/cmcgrader/cmcgrader/sandbox/docker"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
@@ -41,17 +42,17 @@ cmcgrader-sandbox:go<version>; an existing tag is kept unless --force.`,
 			if v == "" {
 				return usageError{errors.New("give --bank or --go: the Go version the image carries")}
 			}
-			d, err := sandbox.New(cmd.Context(), a.log)
+			d, err := docker.New(cmd.Context(), a.log)
 			if err != nil {
 				return err
 			}
 			defer d.Close()
 			a.log.Logger.SetLevel(max(a.log.Logger.Level, logrus.InfoLevel))
-			id, err := sandbox.BuildBase(cmd.Context(), d.Client(), a.log, sandbox.BaseOptions{GoVersion: v, Force: force})
+			id, err := docker.BuildBase(cmd.Context(), d.Client(), a.log, docker.BaseOptions{GoVersion: v, Force: force})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s %s\n", sandbox.BaseTag(v), id)
+			fmt.Fprintf(a.stdout, "%s %s\n", docker.BaseTag(v), id)
 			return nil
 		},
 	}
@@ -64,7 +65,7 @@ cmcgrader-sandbox:go<version>; an existing tag is kept unless --force.`,
 
 // images prepares grading images through the sandbox package.
 type images struct {
-	docker *sandbox.Docker
+	docker *docker.Docker
 	log    *logrus.Entry
 	// fixed, when set, is used as is.
 	fixed string
@@ -84,19 +85,19 @@ func (im *images) Prepare(ctx context.Context, req sandbox.ImageRequest) (sandbo
 	if err != nil || len(req.GoMod) == 0 || req.BankDigest == "" || req.BaseCommit == "" {
 		return mod, err
 	}
-	key := sandbox.WarmKey(req.BankDigest, req.BaseCommit, mod.ID)
-	id, err := sandbox.FindWarm(ctx, im.docker.Client(), key)
+	key := docker.WarmKey(req.BankDigest, req.BaseCommit, mod.ID)
+	id, err := docker.FindWarm(ctx, im.docker.Client(), key)
 	if err != nil || id == "" {
 		im.log.WithField("hint", "cmcgrader prepare").Info("no warm image for this bank and base commit: compiling cold")
 		return mod, err
 	}
-	return sandbox.Image{Ref: sandbox.WarmTag(key), ID: id, Warm: true}, nil
+	return sandbox.Image{Ref: docker.WarmTag(key), ID: id, Warm: true}, nil
 }
 
 // modules returns the modules image of the request, built if needed (or
 // the base image when the base commit has no go.mod).
 func (im *images) modules(ctx context.Context, req sandbox.ImageRequest) (sandbox.Image, error) {
-	base := sandbox.BaseTag(req.GoVersion)
+	base := docker.BaseTag(req.GoVersion)
 	if _, err := im.docker.ImageID(ctx, base); err != nil {
 		if errors.Is(err, sandbox.ErrImageNotFound) {
 			return sandbox.Image{}, fmt.Errorf("sandbox image %s not found: build it with `make image` or `cmcgrader image build --go %s`", base, req.GoVersion)
@@ -107,8 +108,8 @@ func (im *images) modules(ctx context.Context, req sandbox.ImageRequest) (sandbo
 		id, err := im.docker.ImageID(ctx, base)
 		return sandbox.Image{Ref: base, ID: id}, err
 	}
-	ref := sandbox.ModulesTag(req.GoVersion, req.GoMod, req.GoSum)
-	id, err := sandbox.BuildModules(ctx, im.docker.Client(), im.log, sandbox.ModulesOptions{
+	ref := docker.ModulesTag(req.GoVersion, req.GoMod, req.GoSum)
+	id, err := docker.BuildModules(ctx, im.docker.Client(), im.log, docker.ModulesOptions{
 		BaseImage: base, GoMod: req.GoMod, GoSum: req.GoSum, Tag: ref, GoProxy: os.Getenv("GOPROXY"),
 	})
 	if err != nil {

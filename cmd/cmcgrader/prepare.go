@@ -13,6 +13,7 @@ import (
 
 	"github.com/cmcgrader/cmcgrader/grader"
 	"github.com/cmcgrader/cmcgrader/sandbox"
+	"github.com/cmcgrader/cmcgrader/sandbox/docker"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
@@ -82,11 +83,11 @@ func (a *app) prepare(cmd *cobra.Command, f prepareFlags) error {
 	} else {
 		opts.Branch = ref
 	}
-	docker, err := sandbox.New(ctx, a.log)
+	eng, err := docker.New(ctx, a.log)
 	if err != nil {
 		return err
 	}
-	defer docker.Close()
+	defer eng.Close()
 	a.log.Logger.SetLevel(max(a.log.Logger.Level, logrus.InfoLevel))
 
 	var base *grader.Snapshot
@@ -113,7 +114,7 @@ func (a *app) prepare(cmd *cobra.Command, f prepareFlags) error {
 		return fmt.Errorf("base %s of %s has no go.mod: nothing to warm; grade without prepare", base.Commit, repo)
 	}
 	gosum, _ := base.ReadFile("go.sum")
-	im := &images{docker: docker, log: a.log}
+	im := &images{docker: eng, log: a.log}
 	mod, err := im.modules(ctx, sandbox.ImageRequest{GoVersion: bank.Go, GoMod: gomod, GoSum: gosum})
 	if err != nil {
 		return err
@@ -124,8 +125,8 @@ func (a *app) prepare(cmd *cobra.Command, f prepareFlags) error {
 		pw.CloseWithError(err)
 	}()
 	defer pr.Close()
-	key := sandbox.WarmKey(bank.Digest, base.Commit, mod.ID)
-	id, err := sandbox.BuildWarm(ctx, docker.Client(), a.log, sandbox.WarmOptions{
+	key := docker.WarmKey(bank.Digest, base.Commit, mod.ID)
+	id, err := docker.BuildWarm(ctx, eng.Client(), a.log, docker.WarmOptions{
 		ModulesImage: mod.ID,
 		Key:          key,
 		Workspace:    pr,
@@ -136,7 +137,7 @@ func (a *app) prepare(cmd *cobra.Command, f prepareFlags) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "%s %s\n", sandbox.WarmTag(key), id)
+	fmt.Fprintf(a.stdout, "%s %s\n", docker.WarmTag(key), id)
 	return nil
 }
 

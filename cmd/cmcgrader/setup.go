@@ -9,6 +9,7 @@ import (
 
 	"github.com/cmcgrader/cmcgrader/grader"
 	"github.com/cmcgrader/cmcgrader/sandbox"
+	"github.com/cmcgrader/cmcgrader/sandbox/docker"
 )
 
 // runFlags are the flags of every command that runs tasks in sandboxes.
@@ -58,18 +59,18 @@ func (f *runFlags) check() error {
 // the runtime and returns a Grader for total tasks. The caller runs the
 // returned cleanup when done.
 func (a *app) newGrader(ctx context.Context, f *runFlags, total int) (*grader.Grader, func(), error) {
-	docker, err := sandbox.New(ctx, a.log)
+	eng, err := docker.New(ctx, a.log)
 	if err != nil {
 		return nil, nil, err
 	}
-	cleanup := func() { docker.Close() }
-	if n, err := docker.GC(ctx); err != nil {
+	cleanup := func() { eng.Close() }
+	if n, err := eng.GC(ctx); err != nil {
 		a.log.WithError(err).Warn("could not collect leftovers of earlier runs")
 	} else if n > 0 {
 		a.log.WithField("removed", n).Info("collected leftovers of earlier runs")
 	}
 	if f.runtime != "" {
-		ok, err := docker.HasRuntime(ctx, f.runtime)
+		ok, err := eng.HasRuntime(ctx, f.runtime)
 		if err != nil {
 			cleanup()
 			return nil, nil, err
@@ -80,8 +81,8 @@ func (a *app) newGrader(ctx context.Context, f *runFlags, total int) (*grader.Gr
 		}
 	}
 	g := &grader.Grader{
-		Runner:  docker,
-		Images:  &images{docker: docker, log: a.log, fixed: f.image},
+		Runner:  eng,
+		Images:  &images{docker: eng, log: a.log, fixed: f.image},
 		Log:     a.log,
 		Limits:  sandbox.Limits{Memory: int64(f.memory), CPUs: f.cpus, TmpBytes: int64(f.tmpSize)},
 		Runtime: f.runtime,
@@ -89,7 +90,7 @@ func (a *app) newGrader(ctx context.Context, f *runFlags, total int) (*grader.Gr
 		Fetch:   grader.FetchOptions{MaxBytes: int64(f.maxRepo), Timeout: f.fetchTimeout},
 		Version: graderVersion(),
 		// The receipt names the image's Go and Node versions.
-		Toolchain: grader.SandboxToolchain{Runner: docker, Runtime: f.runtime},
+		Toolchain: grader.SandboxToolchain{Runner: eng, Runtime: f.runtime},
 	}
 	if f.cache != "" {
 		if g.Cache, err = grader.OpenFetchCache(f.cache); err != nil {
@@ -100,7 +101,7 @@ func (a *app) newGrader(ctx context.Context, f *runFlags, total int) (*grader.Gr
 	if showProgress(f.progress, a.stderr) {
 		tp := grader.NewTerminalProgress(a.stderr, total)
 		g.Progress = tp
-		cleanup = func() { tp.Close(); docker.Close() }
+		cleanup = func() { tp.Close(); eng.Close() }
 	}
 	return g, cleanup, nil
 }

@@ -1,4 +1,4 @@
-package sandbox
+package docker
 
 import (
 	"archive/tar"
@@ -19,6 +19,8 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 	"github.com/sirupsen/logrus"
+
+	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
 const (
@@ -36,17 +38,17 @@ const (
 
 // wrapper is the shell script run as the entrypoint, as root in the
 // container: $@ is the supervisor's arguments (see supervisorArgs). The
-// supervisor (SupervisorPath, built from sandbox/supervise) unpacks the
+// supervisor (sandbox.SupervisorPath, built from sandbox/docker/supervise) unpacks the
 // private files and the workspace, prepares the build cache, prints
 // readyMarker and runs the command; it prints nothing to stdout itself.
-const wrapper = `[ -x ` + SupervisorPath + ` ] || {
-	printf 'cmcgrader-sandbox: %s\n' "the image has no supervisor at ` + SupervisorPath + `: rebuild it (cmcgrader image build --force)" >&2
+const wrapper = `[ -x ` + sandbox.SupervisorPath + ` ] || {
+	printf 'cmcgrader-sandbox: %s\n' "the image has no supervisor at ` + sandbox.SupervisorPath + `: rebuild it (cmcgrader image build --force)" >&2
 	exit 125
 }
-exec ` + SupervisorPath + ` sandbox "$@"
+exec ` + sandbox.SupervisorPath + ` sandbox "$@"
 `
 
-// fixedEnv is set in every sandbox. Spec.Env may override all but the
+// fixedEnv is set in every sandbox. sandbox.Spec.Env may override all but the
 // entries named in lockedEnv.
 var fixedEnv = []string{
 	"HOME=/tmp/home",
@@ -58,31 +60,31 @@ var fixedEnv = []string{
 	"GOSUMDB=off",
 }
 
-// lockedEnv names variables Spec.Env cannot override: a run must never
+// lockedEnv names variables sandbox.Spec.Env cannot override: a run must never
 // download code or toolchains.
 var lockedEnv = map[string]bool{"GOPROXY": true, "GOTOOLCHAIN": true}
 
 // Run runs spec in a fresh container and volume, and removes both before
 // it returns, on every path. A failing command, a timeout or an OOM kill is
-// data in the Result; an error means the sandbox could not do its job
+// data in the sandbox.Result; an error means the sandbox could not do its job
 // (engine down, image missing, setup failed, ctx cancelled). Run reads
 // spec.Workspace until it is sent or the run ends; it does not close it.
-func (d *Docker) Run(ctx context.Context, spec Spec) (Result, error) {
+func (d *Docker) Run(ctx context.Context, spec sandbox.Spec) (sandbox.Result, error) {
 	lim := spec.Limits.WithDefaults()
 	if err := validate(spec, lim); err != nil {
-		return Result{}, err
+		return sandbox.Result{}, err
 	}
 	env, err := buildEnv(spec.Env)
 	if err != nil {
-		return Result{}, err
+		return sandbox.Result{}, err
 	}
 	name, err := randomName()
 	if err != nil {
-		return Result{}, err
+		return sandbox.Result{}, err
 	}
 	nonce, err := randomHex(16)
 	if err != nil {
-		return Result{}, err
+		return sandbox.Result{}, err
 	}
 	log := d.log.WithField("sandbox", name)
 	labels := d.mergeLabels(spec.Labels)
@@ -110,7 +112,7 @@ func (d *Docker) Run(ctx context.Context, spec Spec) (Result, error) {
 		Labels: labels,
 	})
 	if err != nil {
-		return Result{}, d.engineErr("create workspace volume", err)
+		return sandbox.Result{}, d.engineErr("create workspace volume", err)
 	}
 
 	defer d.removeContainer(ctx, name, log)
@@ -120,10 +122,10 @@ func (d *Docker) Run(ctx context.Context, spec Spec) (Result, error) {
 		HostConfig: hostConfig(spec, lim, name),
 	})
 	if cerrdefs.IsNotFound(err) {
-		return Result{}, fmt.Errorf("create container: image %s: %w (build it first, e.g. make image)", spec.Image, ErrImageNotFound)
+		return sandbox.Result{}, fmt.Errorf("create container: image %s: %w (build it first, e.g. make image)", spec.Image, sandbox.ErrImageNotFound)
 	}
 	if err != nil {
-		return Result{}, d.engineErr("create container", err)
+		return sandbox.Result{}, d.engineErr("create container", err)
 	}
 	for _, w := range made.Warnings {
 		log.WithField("warning", w).Warn("engine warning on container create")
@@ -136,12 +138,12 @@ func (d *Docker) Run(ctx context.Context, spec Spec) (Result, error) {
 
 // execute attaches to the created container, starts it, streams the
 // workspace in, enforces the timeout and collects the result.
-func (d *Docker) execute(ctx context.Context, id string, spec Spec, nonce string, lim Limits, log *logrus.Entry, ph *phases) (Result, error) {
+func (d *Docker) execute(ctx context.Context, id string, spec sandbox.Spec, nonce string, lim sandbox.Limits, log *logrus.Entry, ph *phases) (sandbox.Result, error) {
 	att, err := d.cli.ContainerAttach(ctx, id, client.ContainerAttachOptions{
 		Stream: true, Stdin: true, Stdout: true, Stderr: true,
 	})
 	if err != nil {
-		return Result{}, d.engineErr("attach container", err)
+		return sandbox.Result{}, d.engineErr("attach container", err)
 	}
 	defer att.Close()
 
@@ -156,7 +158,7 @@ func (d *Docker) execute(ctx context.Context, id string, spec Spec, nonce string
 
 	wait := d.cli.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
 	if _, err := d.cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
-		return Result{}, d.engineErr("start container", err)
+		return sandbox.Result{}, d.engineErr("start container", err)
 	}
 	started := time.Now()
 	ph.started = started
@@ -169,7 +171,7 @@ func (d *Docker) execute(ctx context.Context, id string, spec Spec, nonce string
 	// returns; closing the connection makes its writes fail.
 	defer func() { att.Close(); <-inDone }()
 
-	var res Result
+	var res sandbox.Result
 	var exit container.WaitResponse
 	sending := inDone // set to nil once the workspace is sent
 wait:
@@ -182,15 +184,15 @@ wait:
 		case err := <-wait.Error:
 			d.kill(ctx, id, log)
 			if ctx.Err() != nil {
-				return Result{}, fmt.Errorf("run: %w", ctx.Err())
+				return sandbox.Result{}, fmt.Errorf("run: %w", ctx.Err())
 			}
-			return Result{}, d.engineErr("wait container", err)
+			return sandbox.Result{}, d.engineErr("wait container", err)
 		case err := <-sending:
 			inDone <- err // for the deferred receive
 			var rerr *workspaceReadError
 			if errors.As(err, &rerr) {
 				d.kill(ctx, id, log)
-				return Result{}, fmt.Errorf("send workspace: %w", rerr.err)
+				return sandbox.Result{}, fmt.Errorf("send workspace: %w", rerr.err)
 			}
 			if err != nil {
 				log.WithError(err).Debug("workspace not fully sent")
@@ -199,23 +201,23 @@ wait:
 			sending = nil
 		case <-timer.C:
 			if res.TimedOut {
-				return Result{}, fmt.Errorf("container did not stop %v after it was killed", cleanupTimeout)
+				return sandbox.Result{}, fmt.Errorf("container did not stop %v after it was killed", cleanupTimeout)
 			}
 			res.TimedOut = true
 			d.kill(ctx, id, log)
 			timer.Reset(cleanupTimeout)
 		case <-ctx.Done():
 			d.kill(ctx, id, log)
-			return Result{}, fmt.Errorf("run: %w", ctx.Err())
+			return sandbox.Result{}, fmt.Errorf("run: %w", ctx.Err())
 		}
 	}
 	if exit.Error != nil && exit.Error.Message != "" {
-		return Result{}, fmt.Errorf("wait container: %s", exit.Error.Message)
+		return sandbox.Result{}, fmt.Errorf("wait container: %s", exit.Error.Message)
 	}
 	res.ExitCode = int(exit.StatusCode)
 
 	if err := drain(outDone, att); err != nil {
-		return Result{}, fmt.Errorf("read output: %w", err)
+		return sandbox.Result{}, fmt.Errorf("read output: %w", err)
 	}
 	_ = rec.flush() // a capture never fails
 	res.Exits = rec.exits()
@@ -225,7 +227,7 @@ wait:
 
 	insp, err := d.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 	if err != nil {
-		return Result{}, d.engineErr("inspect container", err)
+		return sandbox.Result{}, d.engineErr("inspect container", err)
 	}
 	if st := insp.Container.State; st != nil {
 		res.OOMKilled = st.OOMKilled
@@ -235,7 +237,7 @@ wait:
 		msg := summary(pre.before())
 		res.Stderr = pre.before()
 		return res, fmt.Errorf("%w: exit %d, timed out %t, oom %t: %s",
-			ErrSetup, res.ExitCode, res.TimedOut, res.OOMKilled, msg)
+			sandbox.ErrSetup, res.ExitCode, res.TimedOut, res.OOMKilled, msg)
 	}
 	if b := pre.before(); len(b) > 0 {
 		log.WithField("stderr", string(b)).Debug("sandbox wrapper said something")
@@ -298,7 +300,7 @@ func drain(outDone <-chan error, att client.ContainerAttachResult) error {
 	}
 }
 
-// workspaceReadError marks a failure to read Spec.Workspace: the grader's
+// workspaceReadError marks a failure to read sandbox.Spec.Workspace: the grader's
 // fault, unlike a failed write to a container that already exited.
 type workspaceReadError struct{ err error }
 
@@ -376,14 +378,14 @@ func (d *Docker) removeVolume(ctx context.Context, name string, log *logrus.Entr
 
 // containerConfig is the container's configuration: the wrapper as
 // entrypoint, spec.Cmd as its arguments, stdin open for the workspace.
-func containerConfig(spec Spec, env []string, labels map[string]string) *container.Config {
+func containerConfig(spec sandbox.Spec, env []string, labels map[string]string) *container.Config {
 	return &container.Config{
 		Image:        spec.Image,
 		User:         supervisorUser,
 		Env:          env,
 		Entrypoint:   []string{"/bin/sh", "-c", wrapper, "cmcgrader-sandbox"},
 		Cmd:          supervisorArgs(spec),
-		WorkingDir:   Workdir,
+		WorkingDir:   sandbox.Workdir,
 		Labels:       labels,
 		AttachStdin:  true,
 		AttachStdout: true,
@@ -394,7 +396,7 @@ func containerConfig(spec Spec, env []string, labels map[string]string) *contain
 }
 
 // hostConfig holds the hardening and the limits of a run.
-func hostConfig(spec Spec, lim Limits, volume string) *container.HostConfig {
+func hostConfig(spec sandbox.Spec, lim sandbox.Limits, volume string) *container.HostConfig {
 	init := true
 	pids := lim.Pids
 	return &container.HostConfig{
@@ -415,7 +417,7 @@ func hostConfig(spec Spec, lim Limits, volume string) *container.HostConfig {
 		Mounts: []mount.Mount{{
 			Type:   mount.TypeVolume,
 			Source: volume,
-			Target: Workdir,
+			Target: sandbox.Workdir,
 			// Copying image content into the volume would happen before the
 			// tmpfs is mounted, and be lost.
 			VolumeOptions: &mount.VolumeOptions{NoCopy: true},
@@ -430,7 +432,7 @@ func hostConfig(spec Spec, lim Limits, volume string) *container.HostConfig {
 }
 
 // validate checks the fields Run needs; lim has defaults applied.
-func validate(spec Spec, lim Limits) error {
+func validate(spec sandbox.Spec, lim sandbox.Limits) error {
 	switch {
 	case spec.Image == "":
 		return errors.New("sandbox spec: image is required")
@@ -505,13 +507,13 @@ func summary(b []byte) string {
 }
 
 // makeView is the shell command that makes, in the existing folder
-// $view, the view of WarmCacheDir a run uses as $GOCACHE: copies of its
+// $view, the view of sandbox.WarmCacheDir a run uses as $GOCACHE: copies of its
 // index files, symlinks to its outputs.
-const makeView = `{ tar -c -f - -C ` + WarmCacheDir + ` --exclude='*-d' . | tar -x -m -f - -C "$view"; }` +
-	` && cp -R -s -n ` + WarmCacheDir + `/. "$view"/`
+const makeView = `{ tar -c -f - -C ` + sandbox.WarmCacheDir + ` --exclude='*-d' . | tar -x -m -f - -C "$view"; }` +
+	` && cp -R -s -n ` + sandbox.WarmCacheDir + `/. "$view"/`
 
 // warmViewScript is the shell command, run as root at image build, that
-// writes WarmCacheView: the view the wrapper would otherwise make at
+// writes sandbox.WarmCacheView: the view the wrapper would otherwise make at
 // every run, as one tar.
 const warmViewScript = `view=/tmp/cmcgrader-view && rm -rf "$view" && mkdir "$view" && ` + makeView +
-	` && tar -c -f ` + WarmCacheView + ` -C "$view" . && chmod a+r ` + WarmCacheView + ` && rm -rf "$view"`
+	` && tar -c -f ` + sandbox.WarmCacheView + ` -C "$view" . && chmod a+r ` + sandbox.WarmCacheView + ` && rm -rf "$view"`

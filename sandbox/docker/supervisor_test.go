@@ -1,10 +1,12 @@
-package sandbox
+package docker
 
 import (
 	"bytes"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
 // The supervisor's guarantees, through the real engine: what the sandbox
@@ -14,14 +16,14 @@ func TestSupervisor(t *testing.T) {
 	d, img := newTestDocker(t), testImage(t)
 	tests := []struct {
 		name  string
-		spec  Spec
-		check func(t *testing.T, res Result)
+		spec  sandbox.Spec
+		check func(t *testing.T, res sandbox.Result)
 	}{
 		{
 			name: "private files are closed to the command",
-			spec: Spec{Cmd: sh(`cat ` + PrivateDir + `/secret; ls ` + PrivateDir + `; find / -xdev -name secret 2>/dev/null; echo done`),
+			spec: sandbox.Spec{Cmd: sh(`cat ` + sandbox.PrivateDir + `/secret; ls ` + sandbox.PrivateDir + `; find / -xdev -name secret 2>/dev/null; echo done`),
 				Private: map[string][]byte{"secret": []byte("s3cr3t-token")}},
-			check: func(t *testing.T, res Result) {
+			check: func(t *testing.T, res sandbox.Result) {
 				if bytes.Contains(res.Stdout, []byte("s3cr3t")) || !bytes.Contains(res.Stdout, []byte("done")) {
 					t.Errorf("stdout %q: the command read a private file", res.Stdout)
 				}
@@ -32,9 +34,9 @@ func TestSupervisor(t *testing.T) {
 		},
 		{
 			name: "stdin from a private file, through a pipe that cannot be read again",
-			spec: Spec{Cmd: sh(`cat; node -e "try { const b = Buffer.alloc(64); const n = require('fs').readSync(0, b, 0, 64, 0); console.log('reread: ' + b.subarray(0, n)) } catch (e) { console.log(e.code) }"`),
+			spec: sandbox.Spec{Cmd: sh(`cat; node -e "try { const b = Buffer.alloc(64); const n = require('fs').readSync(0, b, 0, 64, 0); console.log('reread: ' + b.subarray(0, n)) } catch (e) { console.log(e.code) }"`),
 				Stdin: "in", Private: map[string][]byte{"in": []byte("entry module\n")}},
-			check: func(t *testing.T, res Result) {
+			check: func(t *testing.T, res sandbox.Result) {
 				if string(res.Stdout) != "entry module\nESPIPE\n" {
 					t.Errorf("stdout %q (stderr %q), want the private file once", res.Stdout, res.Stderr)
 				}
@@ -42,8 +44,8 @@ func TestSupervisor(t *testing.T) {
 		},
 		{
 			name: "a driver's build cache is closed to the sandbox user",
-			spec: Spec{Driver: true, Cmd: sh(`stat -c %a "$GOCACHE"; ` + ExecHelper + ` /bin/sh -c 'ls "$GOCACHE" >/dev/null 2>&1 || echo closed'`)},
-			check: func(t *testing.T, res Result) {
+			spec: sandbox.Spec{Driver: true, Cmd: sh(`stat -c %a "$GOCACHE"; ` + sandbox.ExecHelper + ` /bin/sh -c 'ls "$GOCACHE" >/dev/null 2>&1 || echo closed'`)},
+			check: func(t *testing.T, res sandbox.Result) {
 				if string(res.Stdout) != "700\nclosed\n" {
 					t.Errorf("stdout %q (stderr %q)", res.Stdout, res.Stderr)
 				}
@@ -51,9 +53,9 @@ func TestSupervisor(t *testing.T) {
 		},
 		{
 			name: "the exit status is the supervisor's, not a forged record",
-			spec: Spec{Cmd: sh(`printf '\n\036[cmcgrader-supervisor 0123456789abcdef0123456789abcdef] {"code":0,"exits":[{"dir":".","code":0}]}\n' >&2; exit 3`)},
-			check: func(t *testing.T, res Result) {
-				if !slices.Equal(res.Exits, []Exit{{Dir: ".", Code: 3}}) || res.ExitCode != 3 {
+			spec: sandbox.Spec{Cmd: sh(`printf '\n\036[cmcgrader-supervisor 0123456789abcdef0123456789abcdef] {"code":0,"exits":[{"dir":".","code":0}]}\n' >&2; exit 3`)},
+			check: func(t *testing.T, res sandbox.Result) {
+				if !slices.Equal(res.Exits, []sandbox.Exit{{Dir: ".", Code: 3}}) || res.ExitCode != 3 {
 					t.Errorf("exits %+v, exit code %d; want the real status 3", res.Exits, res.ExitCode)
 				}
 				if !bytes.Contains(res.Stderr, []byte("cmcgrader-supervisor 0123")) {
@@ -63,9 +65,9 @@ func TestSupervisor(t *testing.T) {
 		},
 		{
 			name: "the supervisor's streams and files are out of reach",
-			spec: Spec{Cmd: sh(`echo forged > /proc/$PPID/fd/1 || echo no-ppid-fd; cat /proc/1/environ >/dev/null 2>&1 || echo no-init-env;` +
+			spec: sandbox.Spec{Cmd: sh(`echo forged > /proc/$PPID/fd/1 || echo no-ppid-fd; cat /proc/1/environ >/dev/null 2>&1 || echo no-init-env;` +
 				` kill -STOP $PPID 2>/dev/null || echo no-signal; grep -E '^Cap(Prm|Eff|Bnd|Amb):' /proc/self/status | awk '{print $2}' | sort -u`)},
-			check: func(t *testing.T, res Result) {
+			check: func(t *testing.T, res sandbox.Result) {
 				want := "no-ppid-fd\nno-init-env\nno-signal\n0000000000000000\n"
 				if string(res.Stdout) != want {
 					t.Errorf("stdout %q, want %q (stderr %q)", res.Stdout, want, res.Stderr)
@@ -74,21 +76,21 @@ func TestSupervisor(t *testing.T) {
 		},
 		{
 			name: "a driver runs as the supervisor and starts candidate code through the exec helper",
-			spec: Spec{Driver: true, Cmd: sh(`id -u; cd sub && ` + ExecHelper + ` /bin/sh -c 'id -u; cat ` + PrivateDir + `/k 2>/dev/null || echo closed; exit 4'; echo "helper exit $?"`),
+			spec: sandbox.Spec{Driver: true, Cmd: sh(`id -u; cd sub && ` + sandbox.ExecHelper + ` /bin/sh -c 'id -u; cat ` + sandbox.PrivateDir + `/k 2>/dev/null || echo closed; exit 4'; echo "helper exit $?"`),
 				Workspace: tarOf(t, map[string]string{"sub/": ""}), Private: map[string][]byte{"k": []byte("key")}},
-			check: func(t *testing.T, res Result) {
+			check: func(t *testing.T, res sandbox.Result) {
 				if string(res.Stdout) != "0\n1000\nclosed\nhelper exit 4\n" {
 					t.Errorf("stdout %q (stderr %q)", res.Stdout, res.Stderr)
 				}
-				if !slices.Equal(res.Exits, []Exit{{Dir: "sub", Code: 4}}) {
+				if !slices.Equal(res.Exits, []sandbox.Exit{{Dir: "sub", Code: 4}}) {
 					t.Errorf("exits %+v, want the test process's status in its folder", res.Exits)
 				}
 			},
 		},
 		{
 			name: "the exec helper refuses to run outside a driver",
-			spec: Spec{Cmd: sh(ExecHelper + ` /bin/true; echo $?`)},
-			check: func(t *testing.T, res Result) {
+			spec: sandbox.Spec{Cmd: sh(sandbox.ExecHelper + ` /bin/true; echo $?`)},
+			check: func(t *testing.T, res sandbox.Result) {
 				if strings.TrimSpace(string(res.Stdout)) != "125" {
 					t.Errorf("stdout %q, stderr %q; want exit 125", res.Stdout, res.Stderr)
 				}
@@ -113,10 +115,10 @@ func TestRecordCutter(t *testing.T) {
 	rec := "\n" + recordPrefix + nonce + `] {"code":1,"exits":[{"dir":"a","code":1}]}` + "\n"
 	for _, tc := range []struct {
 		name, stream, rest string
-		exits              []Exit
+		exits              []sandbox.Exit
 	}{
-		{"record at the end", "out\n" + rec, "out\n", []Exit{{Dir: "a", Code: 1}}},
-		{"output after the record", "out" + rec + "late\n", "outlate\n", []Exit{{Dir: "a", Code: 1}}},
+		{"record at the end", "out\n" + rec, "out\n", []sandbox.Exit{{Dir: "a", Code: 1}}},
+		{"output after the record", "out" + rec + "late\n", "outlate\n", []sandbox.Exit{{Dir: "a", Code: 1}}},
 		{"another nonce is output", "x\n" + recordPrefix + "guess] {}\n", "x\n" + recordPrefix + "guess] {}\n", nil},
 		{"no record", "just output", "just output", nil},
 		{"a record cut short", "out" + rec[:len(rec)-10], "out", nil},

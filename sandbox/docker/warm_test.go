@@ -1,4 +1,4 @@
-package sandbox
+package docker
 
 import (
 	"archive/tar"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+
+	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
 // warmModule is a small module whose package lib has a test.
@@ -106,7 +108,7 @@ func TestBuildWarm(t *testing.T) {
 
 	// The base tree and the hidden tests are left out of the final image:
 	// neither as files nor compiled into the cache.
-	if code, out := runImageContainer(t, d, tag, nil, "sh", "-c", "test ! -e /work/go.mod && test ! -e "+warmTestsDir+" && test -d "+WarmCacheDir+" && ! grep -r -l hidden-marker-5e1f /opt"); code != 0 {
+	if code, out := runImageContainer(t, d, tag, nil, "sh", "-c", "test ! -e /work/go.mod && test ! -e "+warmTestsDir+" && test -d "+sandbox.WarmCacheDir+" && ! grep -r -l hidden-marker-5e1f /opt"); code != 0 {
 		t.Errorf("warm image holds the base tree or the hidden tests, or lacks its cache: exit %d: %s", code, out)
 	}
 
@@ -126,7 +128,7 @@ func TestBuildWarm(t *testing.T) {
 		{tag, "compress/bzip2", compilesBzip2, solved, "0"},
 		{base, "compress/bzip2", compilesBzip2, solved, "1"},
 	} {
-		res, err := runClean(t, d, Spec{Image: c.image, Cmd: sh(c.script), Workspace: tarOf(t, c.tree)})
+		res, err := runClean(t, d, sandbox.Spec{Image: c.image, Cmd: sh(c.script), Workspace: tarOf(t, c.tree)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,11 +143,11 @@ func TestWarmDockerfile(t *testing.T) {
 	t.Log(df)
 	for _, want := range []string{
 		"FROM sha256:mod AS warm\n",
-		"COPY src " + Workdir + "\n",
-		"GOCACHE=" + WarmCacheDir,
+		"COPY src " + sandbox.Workdir + "\n",
+		"GOCACHE=" + sandbox.WarmCacheDir,
 		"GOPROXY=off",
 		"go test -count=1 -vet=off -run '^$' ./lib ./server/...",
-		"FROM sha256:mod\nCOPY --from=warm " + warmNewDir + " " + WarmCacheDir + "\n",
+		"FROM sha256:mod\nCOPY --from=warm " + warmNewDir + " " + sandbox.WarmCacheDir + "\n",
 		"USER 1000:1000\n",
 		`LABEL dev.cmcgrader.warm="k"`,
 		"AS warm\nLABEL " + imageWarmStageLabel + `="k"` + "\n",

@@ -1,4 +1,4 @@
-package sandbox
+package docker
 
 import (
 	"archive/tar"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/moby/moby/client"
 	"github.com/sirupsen/logrus"
+
+	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
 // testImage returns the image the integration tests run: the value of
@@ -55,7 +57,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // runClean runs spec with a label unique to this call and checks that no
 // container or volume carrying it is left afterwards.
-func runClean(t *testing.T, d *Docker, spec Spec) (Result, error) {
+func runClean(t *testing.T, d *Docker, spec sandbox.Spec) (sandbox.Result, error) {
 	t.Helper()
 	id := testHex(t)
 	spec.Labels = map[string]string{"dev.cmcgrader.test": id}
@@ -139,7 +141,7 @@ func TestImageID(t *testing.T) {
 		t.Errorf("ImageID(%s) = %q, %v", img, id, err)
 	}
 	_, err = d.ImageID(context.Background(), "cmcgrader-no-such-image:"+testHex(t))
-	if !errors.Is(err, ErrImageNotFound) {
+	if !errors.Is(err, sandbox.ErrImageNotFound) {
 		t.Errorf("ImageID(missing) error = %v, want ErrImageNotFound", err)
 	}
 }

@@ -1,4 +1,4 @@
-package sandbox
+package docker
 
 import (
 	"archive/tar"
@@ -6,14 +6,16 @@ import (
 	"encoding/json"
 	"io"
 	"sort"
+
+	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
-// The protocol between Run and the supervisor (sandbox/supervise). Keep
+// The protocol between Run and the supervisor (sandbox/docker/supervise). Keep
 // the names in step with that program.
 const (
 	// supervisorUser is the container's user: the supervisor starts as
 	// root, with no capability but CAP_SETUID, CAP_SETGID and CAP_SETPCAP,
-	// and runs candidate code as User with an empty bounding set.
+	// and runs candidate code as sandbox.User with an empty bounding set.
 	supervisorUser = "0:0"
 	// privatePrefix starts the names of the private entries sent ahead
 	// of the workspace on stdin; privateEnd closes them.
@@ -30,7 +32,7 @@ const (
 )
 
 // supervisorArgs are the supervisor's arguments for spec.
-func supervisorArgs(spec Spec) []string {
+func supervisorArgs(spec sandbox.Spec) []string {
 	var args []string
 	if spec.Driver {
 		args = append(args, "--driver")
@@ -69,8 +71,8 @@ func privateFiles(files map[string][]byte, nonce string) []byte {
 
 // record is the supervisor's report after the command ended.
 type record struct {
-	Code  int    `json:"code"`
-	Exits []Exit `json:"exits"`
+	Code  int            `json:"code"`
+	Exits []sandbox.Exit `json:"exits"`
 }
 
 // recordCutter passes a stream to next, except for the supervisor's
@@ -144,7 +146,7 @@ func (c *recordCutter) flush() error {
 
 // exits returns what the record reports, or nil when there was no
 // complete record (the run did not end on its own).
-func (c *recordCutter) exits() []Exit {
+func (c *recordCutter) exits() []sandbox.Exit {
 	if !c.done {
 		return nil
 	}
@@ -153,7 +155,7 @@ func (c *recordCutter) exits() []Exit {
 		return nil
 	}
 	if rec.Exits == nil {
-		rec.Exits = []Exit{}
+		rec.Exits = []sandbox.Exit{}
 	}
 	return rec.Exits
 }

@@ -1,4 +1,4 @@
-package sandbox
+package docker
 
 import (
 	"archive/tar"
@@ -21,6 +21,8 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
 // testGoVersion is the Go version of the base image the tests build and
@@ -139,7 +141,7 @@ func TestBuildBase(t *testing.T) {
 
 	code, out := runImageContainer(t, d, BaseTag(testGoVersion), nil, "sh", "-c",
 		`go version && node --version && id -u && id -g && test -r `+ReporterPath+
-			` && test -x `+SupervisorPath+` && test -d `+WarmCacheDir+` && test -f `+WarmCacheView+` && stat -c %u:%g /work && echo ok && sha256sum `+ReporterPath)
+			` && test -x `+sandbox.SupervisorPath+` && test -d `+sandbox.WarmCacheDir+` && test -f `+sandbox.WarmCacheView+` && stat -c %u:%g /work && echo ok && sha256sum `+ReporterPath)
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
@@ -189,7 +191,7 @@ func TestBuildBaseUpdatesFiles(t *testing.T) {
 	if img.ID != id || labelOf(&img, ImageFilesLabel) != filesDigest() {
 		t.Errorf("%s: id %s, files label %q; want %s, %s", tag, img.ID, labelOf(&img, ImageFilesLabel), id, filesDigest())
 	}
-	code, out := runImageContainer(t, d, tag, nil, "sh", "-c", "sha256sum "+ReporterPath+" && test -x "+SupervisorPath)
+	code, out := runImageContainer(t, d, tag, nil, "sh", "-c", "sha256sum "+ReporterPath+" && test -x "+sandbox.SupervisorPath)
 	if code != 0 || !strings.HasPrefix(out, reporterSum()) {
 		t.Errorf("sha256sum: exit %d: %s; want %s", code, out, reporterSum())
 	}
@@ -247,7 +249,7 @@ printf '%s' "$GOMOD" > go.mod
 printf '%s' "$GOSUM" > go.sum
 printf '%s' "$TESTGO" > m_test.go
 mkdir -p "$GOCACHE"
-if [ -n "$WARM" ]; then cp -R ` + WarmCacheDir + `/. "$GOCACHE"/; fi
+if [ -n "$WARM" ]; then cp -R ` + sandbox.WarmCacheDir + `/. "$GOCACHE"/; fi
 start=$(date +%s%N)
 go test -count=1 ./...
 echo "took_ms=$(( ($(date +%s%N) - start) / 1000000 ))"

@@ -1,4 +1,4 @@
-package sandbox
+package docker
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 	"github.com/sirupsen/logrus"
+
+	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
 // ErrEngine means the Docker engine could not be reached. It is wrapped
@@ -63,11 +65,11 @@ func (d *Docker) Labels() map[string]string {
 func (d *Docker) Close() error { return d.cli.Close() }
 
 // ImageID returns the ID of the image ref, or an error wrapping
-// ErrImageNotFound when the engine does not have it.
+// sandbox.ErrImageNotFound when the engine does not have it.
 func (d *Docker) ImageID(ctx context.Context, ref string) (string, error) {
 	res, err := d.cli.ImageInspect(ctx, ref)
 	if cerrdefs.IsNotFound(err) {
-		return "", fmt.Errorf("inspect image %s: %w (build it first, e.g. make image)", ref, ErrImageNotFound)
+		return "", fmt.Errorf("inspect image %s: %w (build it first, e.g. make image)", ref, sandbox.ErrImageNotFound)
 	}
 	if err != nil {
 		return "", d.engineErr("inspect image "+ref, err)

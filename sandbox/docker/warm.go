@@ -1,4 +1,4 @@
-package sandbox
+package docker
 
 import (
 	"archive/tar"
@@ -17,6 +17,8 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 	"github.com/sirupsen/logrus"
+
+	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
 // Labels of warm images (see BuildWarm).
@@ -95,10 +97,10 @@ func WarmTag(key string) string {
 }
 
 // BuildWarm builds, from the modules image, an image whose build cache
-// (WarmCacheDir) also holds the compiled test packages of the base tree
+// (sandbox.WarmCacheDir) also holds the compiled test packages of the base tree
 // and of every dependency they import, so that grading a candidate
 // compiles only what the candidate changed. The base tree is unpacked and
-// compiled in a build stage, at Workdir and with the sandbox's Go
+// compiled in a build stage, at sandbox.Workdir and with the sandbox's Go
 // settings (so the cache keys match a sandbox run), with no network; only
 // the build cache is copied into the final image. A package that does
 // not build at the base commit is logged by the build and skipped: the
@@ -125,7 +127,7 @@ func BuildWarm(ctx context.Context, cli WarmClient, log *logrus.Entry, opts Warm
 		return "", err
 	}
 	if mod == nil {
-		return "", fmt.Errorf("warm image: modules image %s: %w (build it with BuildModules)", opts.ModulesImage, ErrImageNotFound)
+		return "", fmt.Errorf("warm image: modules image %s: %w (build it with BuildModules)", opts.ModulesImage, sandbox.ErrImageNotFound)
 	}
 	id, unlock, err := reuseOrLock(ctx, cli, log, opts.Tag, opts.TempDir, opts.Force, ImageWarmLabel, opts.Key)
 	if id != "" || err != nil {
@@ -195,7 +197,7 @@ const warmTestsDir = "/opt/cmcgrader/warm-tests"
 // warmGoEnv runs go in the first stage of a warm build with the sandbox's
 // settings, so that the cache keys match a sandbox run, and the warm
 // cache as $GOCACHE.
-const warmGoEnv = "env HOME=/tmp TMPDIR=/tmp GOCACHE=" + WarmCacheDir +
+const warmGoEnv = "env HOME=/tmp TMPDIR=/tmp GOCACHE=" + sandbox.WarmCacheDir +
 	" GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local GOSUMDB=off GOWORK=off"
 
 // warmDepsList prints, one per line, the packages outside the main module
@@ -207,7 +209,7 @@ const warmGoEnv = "env HOME=/tmp TMPDIR=/tmp GOCACHE=" + WarmCacheDir +
 const warmDepsList = `go list -e -deps -test -f '{{if not (or .Error .DepsErrors (and .Module .Module.Main))}}{{.ImportPath}}{{end}}'`
 
 // warmDockerfile is the two-stage recipe of a warm image: compile the
-// tests of pkgs in the base tree at Workdir; with tests, lay the hidden
+// tests of pkgs in the base tree at sandbox.Workdir; with tests, lay the hidden
 // test files over that tree and compile the packages outside the main
 // module they import; then copy the build cache entries all that added
 // (not the tree, and nothing compiled from the hidden tests) onto the
@@ -216,7 +218,7 @@ func warmDockerfile(modulesID, key string, pkgs []string, tests bool, labels map
 	var b strings.Builder
 	fmt.Fprintf(&b, "FROM %s AS warm\n", modulesID)
 	b.WriteString(labelInstruction(map[string]string{imageWarmStageLabel: key}))
-	fmt.Fprintf(&b, "USER 0:0\nCOPY src %s\n", Workdir)
+	fmt.Fprintf(&b, "USER 0:0\nCOPY src %s\n", sandbox.Workdir)
 	if tests && len(pkgs) > 0 {
 		fmt.Fprintf(&b, "COPY tests %s\n", warmTestsDir)
 	}
@@ -229,7 +231,7 @@ func warmDockerfile(modulesID, key string, pkgs []string, tests bool, labels map
 		fmt.Fprintf(&b, " \\\n && { cd %s && %s \\\n"+
 			"    go test -count=1 -vet=off -run '^$' %s \\\n"+
 			"    || echo 'warm image: some packages did not build at the base commit; they stay cold'; }",
-			Workdir, warmGoEnv, list)
+			sandbox.Workdir, warmGoEnv, list)
 		if tests {
 			// The hidden tests usually do not build at the base (they
 			// call what the candidate writes); their imports do.
@@ -237,12 +239,12 @@ func warmDockerfile(modulesID, key string, pkgs []string, tests bool, labels map
 				" && { cd %s && %s %s %s \\\n"+
 				"    | grep -v -e ' ' -e '[.]test$' | xargs -r %s go build \\\n"+
 				"    || echo 'warm image: some packages the hidden tests import did not build; they stay cold'; }",
-				warmTestsDir, Workdir, Workdir, warmGoEnv, warmDepsList, list, warmGoEnv)
+				warmTestsDir, sandbox.Workdir, sandbox.Workdir, warmGoEnv, warmDepsList, list, warmGoEnv)
 		}
 	}
 	fmt.Fprintf(&b, " \\\n && cd %s && find . -type f -newer /tmp/.warm-start | tar -c -f - -T - | tar -x -f - -C %s \\\n"+
-		" && chmod -R a+rX %s && rm -rf /tmp/* && du -sh %s\n", WarmCacheDir, warmNewDir, warmNewDir, warmNewDir)
-	fmt.Fprintf(&b, "FROM %s\nCOPY --from=warm %s %s\n", modulesID, warmNewDir, WarmCacheDir)
+		" && chmod -R a+rX %s && rm -rf /tmp/* && du -sh %s\n", sandbox.WarmCacheDir, warmNewDir, warmNewDir, warmNewDir)
+	fmt.Fprintf(&b, "FROM %s\nCOPY --from=warm %s %s\n", modulesID, warmNewDir, sandbox.WarmCacheDir)
 	fmt.Fprintf(&b, "USER 0:0\nRUN %s\n", warmViewScript)
 	b.WriteString("USER 1000:1000\n")
 	b.WriteString(labelInstruction(labels))

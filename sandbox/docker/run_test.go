@@ -1,4 +1,4 @@
-package sandbox
+package docker
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
 // sh is the command running script in the sandbox shell.
@@ -27,7 +29,7 @@ func TestRunExitCode(t *testing.T) {
 	for _, code := range []int{0, 1, 2, 42, 124} {
 		t.Run(fmt.Sprint(code), func(t *testing.T) {
 			t.Parallel()
-			res, err := runClean(t, d, Spec{Image: img, Cmd: sh(fmt.Sprintf("exit %d", code))})
+			res, err := runClean(t, d, sandbox.Spec{Image: img, Cmd: sh(fmt.Sprintf("exit %d", code))})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -41,7 +43,7 @@ func TestRunExitCode(t *testing.T) {
 func TestRunStreams(t *testing.T) {
 	t.Parallel()
 	d, img := newTestDocker(t), testImage(t)
-	res, err := runClean(t, d, Spec{Image: img, Cmd: sh("echo out1; echo err1 >&2; echo out2; printf err2 >&2")})
+	res, err := runClean(t, d, sandbox.Spec{Image: img, Cmd: sh("echo out1; echo err1 >&2; echo out2; printf err2 >&2")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +70,7 @@ func TestRunWorkspace(t *testing.T) {
 		"deep/er/e/st": "",
 	})
 	script := `set -e
-W=` + Workdir + `
+W=` + sandbox.Workdir + `
 test "$PWD" = "$W"
 cat "$W/pkg/a/b.txt"
 cat go.mod
@@ -78,7 +80,7 @@ echo write > "$W/new.txt" 2>/dev/null || echo read-only
 echo write > "$W/pkg/a/b.txt" 2>/dev/null || echo read-only
 echo write > "$HOME/x" && cat "$HOME/x"`
 	seen := logtest.NewLocal(d.log.Logger)
-	res, err := runClean(t, d, Spec{Image: img, Cmd: sh(script), Workspace: ws})
+	res, err := runClean(t, d, sandbox.Spec{Image: img, Cmd: sh(script), Workspace: ws})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,8 +116,8 @@ func TestRunWorkspaceDotDot(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ws := tarOf(t, map[string]string{name: "x", "ok.txt": "ok"})
-			_, err := runClean(t, d, Spec{Image: img, Cmd: sh("echo ran"), Workspace: ws})
-			if !errors.Is(err, ErrSetup) || !strings.Contains(err.Error(), "..") {
+			_, err := runClean(t, d, sandbox.Spec{Image: img, Cmd: sh("echo ran"), Workspace: ws})
+			if !errors.Is(err, sandbox.ErrSetup) || !strings.Contains(err.Error(), "..") {
 				t.Errorf("error %v, want ErrSetup naming the member", err)
 			}
 		})
@@ -125,7 +127,7 @@ func TestRunWorkspaceDotDot(t *testing.T) {
 func TestRunNilWorkspace(t *testing.T) {
 	t.Parallel()
 	d, img := newTestDocker(t), testImage(t)
-	res, err := runClean(t, d, Spec{Image: img, Cmd: sh("ls -A " + Workdir + " | wc -l")})
+	res, err := runClean(t, d, sandbox.Spec{Image: img, Cmd: sh("ls -A " + sandbox.Workdir + " | wc -l")})
 	if err != nil || strings.TrimSpace(string(res.Stdout)) != "0" {
 		t.Errorf("empty workspace: %q, %v", res.Stdout, err)
 	}
@@ -154,7 +156,7 @@ func TestRunHardening(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			res, err := runClean(t, d, Spec{Image: img, Cmd: sh(tt.script)})
+			res, err := runClean(t, d, sandbox.Spec{Image: img, Cmd: sh(tt.script)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,12 +170,12 @@ func TestRunHardening(t *testing.T) {
 func TestRunEnv(t *testing.T) {
 	t.Parallel()
 	d, img := newTestDocker(t), testImage(t)
-	res, err := runClean(t, d, Spec{Image: img, Cmd: sh(`echo "$GOFLAGS $EXTRA $GOPROXY"`), Env: []string{"GOFLAGS=-mod=vendor", "EXTRA=1"}})
+	res, err := runClean(t, d, sandbox.Spec{Image: img, Cmd: sh(`echo "$GOFLAGS $EXTRA $GOPROXY"`), Env: []string{"GOFLAGS=-mod=vendor", "EXTRA=1"}})
 	if err != nil || string(res.Stdout) != "-mod=vendor 1 off\n" {
 		t.Errorf("stdout %q, %v", res.Stdout, err)
 	}
 	for _, kv := range []string{"GOPROXY=https://proxy.golang.org", "GOTOOLCHAIN=auto", "NOVALUE", "=x"} {
-		if _, err := d.Run(context.Background(), Spec{Image: img, Cmd: sh("true"), Env: []string{kv}}); err == nil {
+		if _, err := d.Run(context.Background(), sandbox.Spec{Image: img, Cmd: sh("true"), Env: []string{kv}}); err == nil {
 			t.Errorf("env %q accepted", kv)
 		}
 	}
@@ -184,7 +186,7 @@ func TestRunTimeout(t *testing.T) {
 	d, img := newTestDocker(t), testImage(t)
 	const timeout = 4 * time.Second // counts the setup too
 	start := time.Now()
-	res, err := runClean(t, d, Spec{Image: img, Cmd: sh("echo started; sleep 60"), Limits: Limits{Timeout: timeout}})
+	res, err := runClean(t, d, sandbox.Spec{Image: img, Cmd: sh("echo started; sleep 60"), Limits: sandbox.Limits{Timeout: timeout}})
 	took := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
@@ -204,7 +206,7 @@ func TestRunOOM(t *testing.T) {
 	t.Parallel()
 	d, img := newTestDocker(t), testImage(t)
 	// tail keeps the "last line" of an endless stream without newlines.
-	res, err := runClean(t, d, Spec{Image: img, Cmd: []string{"tail", "/dev/zero"}, Limits: Limits{Memory: 64 << 20, Timeout: time.Minute}})
+	res, err := runClean(t, d, sandbox.Spec{Image: img, Cmd: []string{"tail", "/dev/zero"}, Limits: sandbox.Limits{Memory: 64 << 20, Timeout: time.Minute}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +227,7 @@ max=0; i=0
 while [ $i -lt 500 ]; do read n < $p; [ $n -gt $max ] && max=$n; i=$((i+1)); done
 echo $max`
 	const limit = 64
-	res, err := runClean(t, d, Spec{Image: img, Cmd: sh(script), Limits: Limits{Pids: limit, Timeout: time.Minute}})
+	res, err := runClean(t, d, sandbox.Spec{Image: img, Cmd: sh(script), Limits: sandbox.Limits{Pids: limit, Timeout: time.Minute}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,20 +244,20 @@ echo $max`
 func TestRunWorkspaceCap(t *testing.T) {
 	t.Parallel()
 	d, img := newTestDocker(t), testImage(t)
-	lim := Limits{WorkspaceBytes: 12 << 20}
-	res, err := runClean(t, d, Spec{
+	lim := sandbox.Limits{WorkspaceBytes: 12 << 20}
+	res, err := runClean(t, d, sandbox.Spec{
 		Image: img, Cmd: sh("stat -c %s a"), Limits: lim,
 		Workspace: tarOf(t, map[string]string{"a": strings.Repeat("x", 8<<20)}),
 	})
 	if err != nil || string(res.Stdout) != "8388608\n" {
 		t.Errorf("an 8 MiB workspace under a 12 MiB cap: stdout %q, stderr %q, err %v", res.Stdout, res.Stderr, err)
 	}
-	_, err = runClean(t, d, Spec{
+	_, err = runClean(t, d, sandbox.Spec{
 		Image: img, Cmd: sh("echo ran"), Limits: lim,
 		Workspace: tarOf(t, map[string]string{"a": strings.Repeat("x", 8<<20), "b": strings.Repeat("y", 8<<20)}),
 	})
 	// tar says "No space left on device", or that a write came up short.
-	if !errors.Is(err, ErrSetup) || !strings.Contains(err.Error(), "unpack workspace") ||
+	if !errors.Is(err, sandbox.ErrSetup) || !strings.Contains(err.Error(), "unpack workspace") ||
 		!(strings.Contains(err.Error(), "No space left on device") || strings.Contains(err.Error(), "Wrote only")) {
 		t.Errorf("a 16 MiB workspace under a 12 MiB cap: err %v, want a setup error saying the volume is full", err)
 	}
@@ -264,7 +266,7 @@ func TestRunWorkspaceCap(t *testing.T) {
 func TestRunTmpCap(t *testing.T) {
 	t.Parallel()
 	d, img := newTestDocker(t), testImage(t)
-	res, err := runClean(t, d, Spec{Image: img, Cmd: sh("head -c 64M /dev/zero > /tmp/big"), Limits: Limits{TmpBytes: 32 << 20}})
+	res, err := runClean(t, d, sandbox.Spec{Image: img, Cmd: sh("head -c 64M /dev/zero > /tmp/big"), Limits: sandbox.Limits{TmpBytes: 32 << 20}})
 	if err != nil || res.ExitCode == 0 || !strings.Contains(string(res.Stderr), "No space left on device") {
 		t.Errorf("exit %d, stderr %q, %v", res.ExitCode, res.Stderr, err)
 	}
@@ -275,33 +277,33 @@ func TestRunSetupFailure(t *testing.T) {
 	d, img := newTestDocker(t), testImage(t)
 	t.Run("not a tar", func(t *testing.T) {
 		t.Parallel()
-		res, err := runClean(t, d, Spec{Image: img, Cmd: sh("echo ran"), Workspace: strings.NewReader(strings.Repeat("not a tar archive\n", 100))})
-		if !errors.Is(err, ErrSetup) {
+		res, err := runClean(t, d, sandbox.Spec{Image: img, Cmd: sh("echo ran"), Workspace: strings.NewReader(strings.Repeat("not a tar archive\n", 100))})
+		if !errors.Is(err, sandbox.ErrSetup) {
 			t.Fatalf("error %v, want ErrSetup", err)
 		}
-		if res.ExitCode != SetupExitCode || len(res.Stdout) != 0 || !strings.Contains(err.Error(), "cmcgrader-sandbox: unpack workspace") {
+		if res.ExitCode != sandbox.SetupExitCode || len(res.Stdout) != 0 || !strings.Contains(err.Error(), "cmcgrader-sandbox: unpack workspace") {
 			t.Errorf("exit %d, stdout %q, error %v", res.ExitCode, res.Stdout, err)
 		}
 	})
 	t.Run("workspace over the cap", func(t *testing.T) {
 		t.Parallel()
 		big := tarOf(t, map[string]string{"big": strings.Repeat("x", 4<<20)})
-		_, err := runClean(t, d, Spec{Image: img, Cmd: sh("echo ran"), Workspace: big, Limits: Limits{WorkspaceBytes: 1 << 20}})
-		if !errors.Is(err, ErrSetup) {
+		_, err := runClean(t, d, sandbox.Spec{Image: img, Cmd: sh("echo ran"), Workspace: big, Limits: sandbox.Limits{WorkspaceBytes: 1 << 20}})
+		if !errors.Is(err, sandbox.ErrSetup) {
 			t.Errorf("error %v, want ErrSetup", err)
 		}
 	})
 	t.Run("workspace read fails", func(t *testing.T) {
 		t.Parallel()
 		r := io.MultiReader(strings.NewReader(strings.Repeat("\x00", 512)), errReader{errors.New("disk on fire")})
-		_, err := runClean(t, d, Spec{Image: img, Cmd: sh("echo ran"), Workspace: r})
+		_, err := runClean(t, d, sandbox.Spec{Image: img, Cmd: sh("echo ran"), Workspace: r})
 		if err == nil || !strings.Contains(err.Error(), "disk on fire") {
 			t.Errorf("error %v, want the read error", err)
 		}
 	})
 	t.Run("command fakes a setup failure", func(t *testing.T) {
 		t.Parallel()
-		res, err := runClean(t, d, Spec{Image: img, Cmd: sh("echo 'cmcgrader-sandbox: unpack workspace' >&2; exit 125")})
+		res, err := runClean(t, d, sandbox.Spec{Image: img, Cmd: sh("echo 'cmcgrader-sandbox: unpack workspace' >&2; exit 125")})
 		if err != nil || res.ExitCode != 125 {
 			t.Errorf("exit %d, %v; want 125 as data", res.ExitCode, err)
 		}
@@ -315,10 +317,10 @@ func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 func TestRunBadSpec(t *testing.T) {
 	t.Parallel()
 	d := newTestDocker(t)
-	for _, spec := range []Spec{
+	for _, spec := range []sandbox.Spec{
 		{Cmd: sh("true")},
 		{Image: "x"},
-		{Image: "x", Cmd: sh("true"), Limits: Limits{Memory: -1}},
+		{Image: "x", Cmd: sh("true"), Limits: sandbox.Limits{Memory: -1}},
 	} {
 		if _, err := d.Run(context.Background(), spec); err == nil {
 			t.Errorf("Run(%+v) accepted", spec)
@@ -329,8 +331,8 @@ func TestRunBadSpec(t *testing.T) {
 func TestRunImageMissing(t *testing.T) {
 	t.Parallel()
 	d := newTestDocker(t)
-	_, err := runClean(t, d, Spec{Image: "cmcgrader-no-such-image:" + testHex(t), Cmd: sh("true")})
-	if !errors.Is(err, ErrImageNotFound) {
+	_, err := runClean(t, d, sandbox.Spec{Image: "cmcgrader-no-such-image:" + testHex(t), Cmd: sh("true")})
+	if !errors.Is(err, sandbox.ErrImageNotFound) {
 		t.Errorf("error %v, want ErrImageNotFound", err)
 	}
 }
@@ -342,7 +344,7 @@ func TestRunCancel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err := d.Run(ctx, Spec{Image: img, Cmd: sh("sleep 60"), Labels: map[string]string{"dev.cmcgrader.test": id}})
+	_, err := d.Run(ctx, sandbox.Spec{Image: img, Cmd: sh("sleep 60"), Labels: map[string]string{"dev.cmcgrader.test": id}})
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 10*time.Second {
 		t.Errorf("error %v after %v, want the context's error soon", err, time.Since(start))
 	}
@@ -352,11 +354,11 @@ func TestRunCancel(t *testing.T) {
 func TestRunRuntime(t *testing.T) {
 	t.Parallel()
 	d, img := newTestDocker(t), testImage(t)
-	res, err := runClean(t, d, Spec{Image: img, Cmd: sh("echo ok"), Runtime: "runc"})
+	res, err := runClean(t, d, sandbox.Spec{Image: img, Cmd: sh("echo ok"), Runtime: "runc"})
 	if err != nil || string(res.Stdout) != "ok\n" {
 		t.Errorf("runtime runc: %q, %v", res.Stdout, err)
 	}
-	if _, err := runClean(t, d, Spec{Image: img, Cmd: sh("true"), Runtime: "no-such-runtime"}); err == nil {
+	if _, err := runClean(t, d, sandbox.Spec{Image: img, Cmd: sh("true"), Runtime: "no-such-runtime"}); err == nil {
 		t.Error("unknown runtime accepted")
 	}
 }
@@ -388,10 +390,10 @@ func TestRunOutputFlood(t *testing.T) {
 		}
 	}()
 	runtime.GC()
-	res, err := runClean(t, d, Spec{
+	res, err := runClean(t, d, sandbox.Spec{
 		Image:  img,
 		Cmd:    sh("echo first-line; head -c 1073741824 /dev/zero | tr '\\0' x; echo; echo last-line; echo err-first >&2; head -c 8M /dev/zero >&2; echo err-last >&2"),
-		Limits: Limits{OutputBytes: limit, Timeout: 5 * time.Minute},
+		Limits: sandbox.Limits{OutputBytes: limit, Timeout: 5 * time.Minute},
 	})
 	close(stop)
 	<-sampled
@@ -438,7 +440,7 @@ func BenchmarkRunTrivial(b *testing.B) {
 		img = BaseTag(testGoVersion)
 	}
 	for b.Loop() {
-		res, err := d.Run(ctx, Spec{Image: img, Cmd: []string{"true"}})
+		res, err := d.Run(ctx, sandbox.Spec{Image: img, Cmd: []string{"true"}})
 		if err != nil || res.ExitCode != 0 {
 			b.Fatalf("exit %d, %v", res.ExitCode, err)
 		}
@@ -476,7 +478,7 @@ t2=$(ms); go test -count=1 . >/dev/null || exit 1
 t3=$(ms)
 echo "go test $((t1-t0)) ms, go vet $((t2-t1)) ms, go test again $((t3-t2)) ms"
 echo "links $(find "$GOCACHE" -type l | wc -l), /tmp $(du -sm /tmp | cut -f1) MB"`
-	res, err := runClean(t, d, Spec{Image: img, Cmd: sh(script), Workspace: ws})
+	res, err := runClean(t, d, sandbox.Spec{Image: img, Cmd: sh(script), Workspace: ws})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,8 +495,8 @@ echo "links $(find "$GOCACHE" -type l | wc -l), /tmp $(du -sm /tmp | cut -f1) MB
 // TestHostConfig pins the hardening of every run, including what the
 // integration tests cannot observe from inside (log driver, swap).
 func TestHostConfig(t *testing.T) {
-	lim := Limits{CPUs: 1.5, Memory: 256 << 20, Pids: 100, TmpBytes: 64 << 20, WorkspaceBytes: 32 << 20}.WithDefaults()
-	hc := hostConfig(Spec{Runtime: "runsc"}, lim, "vol")
+	lim := sandbox.Limits{CPUs: 1.5, Memory: 256 << 20, Pids: 100, TmpBytes: 64 << 20, WorkspaceBytes: 32 << 20}.WithDefaults()
+	hc := hostConfig(sandbox.Spec{Runtime: "runsc"}, lim, "vol")
 	checks := []struct {
 		what string
 		ok   bool
@@ -513,7 +515,7 @@ func TestHostConfig(t *testing.T) {
 		{"pids", hc.PidsLimit != nil && *hc.PidsLimit == 100},
 		{"tmp", hc.Tmpfs["/tmp"] == "rw,exec,nosuid,nodev,mode=1777,size=67108864"},
 		{"workspace volume", len(hc.Mounts) == 1 && hc.Mounts[0].Type == mount.TypeVolume &&
-			hc.Mounts[0].Source == "vol" && hc.Mounts[0].Target == Workdir && hc.Mounts[0].VolumeOptions.NoCopy},
+			hc.Mounts[0].Source == "vol" && hc.Mounts[0].Target == sandbox.Workdir && hc.Mounts[0].VolumeOptions.NoCopy},
 		{"no auto remove", !hc.AutoRemove}, // Run removes after inspecting
 	}
 	for _, c := range checks {
@@ -522,12 +524,12 @@ func TestHostConfig(t *testing.T) {
 		}
 	}
 
-	cfg := containerConfig(Spec{Image: "img", Cmd: []string{"go", "test"}}, []string{"A=1"}, map[string]string{"k": "v"})
-	if cfg.User != "1000:1000" || cfg.Tty || !cfg.OpenStdin || !cfg.StdinOnce || cfg.WorkingDir != Workdir ||
+	cfg := containerConfig(sandbox.Spec{Image: "img", Cmd: []string{"go", "test"}}, []string{"A=1"}, map[string]string{"k": "v"})
+	if cfg.User != "1000:1000" || cfg.Tty || !cfg.OpenStdin || !cfg.StdinOnce || cfg.WorkingDir != sandbox.Workdir ||
 		!slices.Equal(cfg.Cmd, []string{"go", "test"}) || cfg.Entrypoint[0] != "/bin/sh" || cfg.Labels["k"] != "v" {
 		t.Errorf("container config: %+v", cfg)
 	}
-	if !strings.Contains(wrapper, "exit 125") || SetupExitCode != 125 {
+	if !strings.Contains(wrapper, "exit 125") || sandbox.SetupExitCode != 125 {
 		t.Error("wrapper exit code and SetupExitCode disagree")
 	}
 }
@@ -572,11 +574,11 @@ func TestBuildEnv(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	ok := Spec{Image: "img", Cmd: []string{"true"}}
+	ok := sandbox.Spec{Image: "img", Cmd: []string{"true"}}
 	if err := validate(ok, ok.Limits.WithDefaults()); err != nil {
 		t.Errorf("validate(ok) = %v", err)
 	}
-	bad := Limits{Timeout: -time.Second}.WithDefaults()
+	bad := sandbox.Limits{Timeout: -time.Second}.WithDefaults()
 	if err := validate(ok, bad); err == nil {
 		t.Error("negative timeout accepted")
 	}

@@ -1,4 +1,4 @@
-package sandbox
+package docker
 
 import (
 	"archive/tar"
@@ -24,6 +24,8 @@ import (
 
 	"github.com/moby/moby/client"
 	"github.com/sirupsen/logrus"
+
+	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
 // debootstrap installs a minimal Debian bookworm into rootfs.
@@ -258,7 +260,7 @@ func importRootfs(ctx context.Context, cli ImageClient, rootfs, zipPath string, 
 		"ENV GOPROXY=off",
 		"ENV TZ=UTC LANG=C.UTF-8",
 		"USER 1000:1000",
-		"WORKDIR " + Workdir,
+		"WORKDIR " + sandbox.Workdir,
 	}
 	changes = append(changes, strings.TrimSpace(labelInstruction(baseLabels(opts))))
 	body, err := cli.ImageImport(ctx, client.ImageImportSource{Source: pr, SourceName: "-"}, "",

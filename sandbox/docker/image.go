@@ -1,4 +1,4 @@
-package sandbox
+package docker
 
 import (
 	"archive/tar"
@@ -28,6 +28,8 @@ import (
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/client"
 	"github.com/sirupsen/logrus"
+
+	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
 // Paths and names inside the grading image.
@@ -40,7 +42,7 @@ const (
 	ImageGoLabel = "dev.cmcgrader.go"
 	// ImageFilesLabel holds the hex SHA-256 of the grader's own files an
 	// image carries: the JUnit reporter (ReporterPath) and the source of
-	// the supervisor (SupervisorPath).
+	// the supervisor (sandbox.SupervisorPath).
 	ImageFilesLabel = "dev.cmcgrader.files"
 	// ImageBaseLabel holds, on a modules image, the ID of its base image.
 	ImageBaseLabel = "dev.cmcgrader.base"
@@ -90,7 +92,7 @@ type BaseOptions struct {
 	// Packages are installed besides the minbase variant. Default nodejs.
 	Packages []string
 	// WarmImports are the standard-library packages a warm-up test
-	// imports, to fill WarmCacheDir. Default DefaultWarmImports.
+	// imports, to fill sandbox.WarmCacheDir. Default DefaultWarmImports.
 	WarmImports []string
 	// Labels are added to the image beside the grader's own.
 	Labels map[string]string
@@ -105,7 +107,7 @@ type BaseOptions struct {
 }
 
 // DefaultWarmImports are the packages whose compiled form and vet facts
-// are baked into WarmCacheDir: what tests of a web server and a CLI
+// are baked into sandbox.WarmCacheDir: what tests of a web server and a CLI
 // usually import. A test needing only these compiles just its own code.
 var DefaultWarmImports = []string{
 	"archive/tar", "bufio", "bytes", "compress/gzip", "context",
@@ -265,7 +267,7 @@ func BuildModules(ctx context.Context, cli ImageClient, log *logrus.Entry, opts 
 		return "", err
 	}
 	if base == nil {
-		return "", fmt.Errorf("modules image: base %s: %w (build it with BuildBase)", opts.BaseImage, ErrImageNotFound)
+		return "", fmt.Errorf("modules image: base %s: %w (build it with BuildBase)", opts.BaseImage, sandbox.ErrImageNotFound)
 	}
 	goVersion := labelOf(base, ImageGoLabel)
 	if opts.Tag == "" {
@@ -356,7 +358,7 @@ RUN cp %s/junit-reporter.mjs %s \
  && chmod 0755 %s && chmod 0644 %s \
  && { [ -f %s ] || [ ! -d %s ] || { %s; }; }
 USER 1000:1000
-`, id, src, src, ReporterPath, src, SupervisorPath, src, SupervisorPath, ReporterPath, WarmCacheView, WarmCacheDir, warmViewScript) + labelInstruction(baseLabels(opts))
+`, id, src, src, ReporterPath, src, sandbox.SupervisorPath, src, sandbox.SupervisorPath, ReporterPath, sandbox.WarmCacheView, sandbox.WarmCacheDir, warmViewScript) + labelInstruction(baseLabels(opts))
 	files := []contextFile{
 		{"Dockerfile", dockerfile},
 		{"files/junit-reporter.mjs", string(junitReporter)},
@@ -564,7 +566,7 @@ func readStream(r io.Reader, f func(streamMessage)) error {
 }
 
 // warmBase builds the final base image from the imported root
-// filesystem: it checks the Go version and fills WarmCacheDir by
+// filesystem: it checks the Go version and fills sandbox.WarmCacheDir by
 // testing a module importing opts.WarmImports.
 func warmBase(ctx context.Context, cli ImageClient, log *logrus.Entry, rootfsID string, opts BaseOptions) (string, error) {
 	var test strings.Builder
@@ -586,7 +588,7 @@ RUN test "$(go env GOVERSION)" = go%s \
  && rm -rf /tmp/* \
  && du -sh %s
 USER 1000:1000
-`, rootfsID, opts.GoVersion, WarmCacheDir, WarmCacheDir, warmViewScript, WarmCacheDir) + labelInstruction(baseLabels(opts))
+`, rootfsID, opts.GoVersion, sandbox.WarmCacheDir, sandbox.WarmCacheDir, warmViewScript, sandbox.WarmCacheDir) + labelInstruction(baseLabels(opts))
 	files := []contextFile{
 		{"Dockerfile", dockerfile},
 		{"warm/go.mod", "module cmcgrader.invalid/warm\n\ngo " + langVersion(opts.GoVersion) + "\n"},
