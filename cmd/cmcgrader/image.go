@@ -65,7 +65,7 @@ cmcgrader-sandbox:go<version>; an existing tag is kept unless --force.`,
 
 // images prepares grading images through the sandbox package.
 type images struct {
-	docker *docker.Docker
+	docker *docker.Engine
 	log    *logrus.Entry
 	// fixed, when set, is used as is.
 	fixed string

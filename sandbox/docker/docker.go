@@ -19,17 +19,19 @@ import (
 // with context by the functions that return it.
 var ErrEngine = errors.New("docker engine unreachable")
 
-// Docker runs sandboxes in a Docker engine. Safe for concurrent use.
-type Docker struct {
+// Engine runs sandboxes in a Docker engine. Safe for concurrent use.
+type Engine struct {
 	cli   *client.Client
 	log   *logrus.Entry
 	owner string // value of LabelOwner for this process
 }
 
+var _ sandbox.Runner = (*Engine)(nil)
+
 // New connects to the engine named by the standard Docker client variables
 // (DOCKER_HOST, DOCKER_API_VERSION, DOCKER_CERT_PATH, DOCKER_TLS_VERIFY),
 // negotiates the API version and pings it. A nil log discards messages.
-func New(ctx context.Context, log *logrus.Entry) (*Docker, error) {
+func New(ctx context.Context, log *logrus.Entry) (*Engine, error) {
 	if log == nil {
 		l := logrus.New()
 		l.SetOutput(io.Discard)
@@ -49,24 +51,24 @@ func New(ctx context.Context, log *logrus.Entry) (*Docker, error) {
 		_ = cli.Close()
 		return nil, err
 	}
-	return &Docker{cli: cli, log: log, owner: owner}, nil
+	return &Engine{cli: cli, log: log, owner: owner}, nil
 }
 
 // Client returns the engine client, for the image builder of this package.
-func (d *Docker) Client() *client.Client { return d.cli }
+func (d *Engine) Client() *client.Client { return d.cli }
 
 // Labels returns the labels every container, volume and image the grader
 // creates carries. The map is a fresh copy.
-func (d *Docker) Labels() map[string]string {
+func (d *Engine) Labels() map[string]string {
 	return map[string]string{LabelManaged: "true", LabelOwner: d.owner}
 }
 
 // Close releases the client's connections. It removes nothing.
-func (d *Docker) Close() error { return d.cli.Close() }
+func (d *Engine) Close() error { return d.cli.Close() }
 
 // ImageID returns the ID of the image ref, or an error wrapping
 // sandbox.ErrImageNotFound when the engine does not have it.
-func (d *Docker) ImageID(ctx context.Context, ref string) (string, error) {
+func (d *Engine) ImageID(ctx context.Context, ref string) (string, error) {
 	res, err := d.cli.ImageInspect(ctx, ref)
 	if cerrdefs.IsNotFound(err) {
 		return "", fmt.Errorf("inspect image %s: %w (build it first, e.g. make image)", ref, sandbox.ErrImageNotFound)
@@ -79,7 +81,7 @@ func (d *Docker) ImageID(ctx context.Context, ref string) (string, error) {
 
 // HasRuntime says whether the engine has the OCI runtime name registered
 // (e.g. runsc for gVisor).
-func (d *Docker) HasRuntime(ctx context.Context, name string) (bool, error) {
+func (d *Engine) HasRuntime(ctx context.Context, name string) (bool, error) {
 	res, err := d.cli.Info(ctx, client.InfoOptions{})
 	if err != nil {
 		return false, d.engineErr("engine info", err)
@@ -90,7 +92,7 @@ func (d *Docker) HasRuntime(ctx context.Context, name string) (bool, error) {
 
 // engineErr wraps err from the engine with op, adding ErrEngine when the
 // engine could not be reached.
-func (d *Docker) engineErr(op string, err error) error {
+func (d *Engine) engineErr(op string, err error) error {
 	if client.IsErrConnectionFailed(err) {
 		return fmt.Errorf("%s: %w at %s: %w", op, ErrEngine, d.cli.DaemonHost(), err)
 	}
@@ -99,7 +101,7 @@ func (d *Docker) engineErr(op string, err error) error {
 
 // mergeLabels returns the grader's labels plus extra; the grader's own
 // labels win over extra.
-func (d *Docker) mergeLabels(extra map[string]string) map[string]string {
+func (d *Engine) mergeLabels(extra map[string]string) map[string]string {
 	out := make(map[string]string, len(extra)+2)
 	maps.Copy(out, extra)
 	maps.Copy(out, d.Labels())

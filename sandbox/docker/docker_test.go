@@ -33,7 +33,7 @@ func testImage(t *testing.T) string {
 }
 
 // newTestDocker connects to the engine, failing the test if it cannot.
-func newTestDocker(t *testing.T) *Docker {
+func newTestDocker(t *testing.T) *Engine {
 	t.Helper()
 	log := logrus.New()
 	log.SetLevel(logrus.DebugLevel)
@@ -57,7 +57,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // runClean runs spec with a label unique to this call and checks that no
 // container or volume carrying it is left afterwards.
-func runClean(t *testing.T, d *Docker, spec sandbox.Spec) (sandbox.Result, error) {
+func runClean(t *testing.T, d *Engine, spec sandbox.Spec) (sandbox.Result, error) {
 	t.Helper()
 	id := testHex(t)
 	spec.Labels = map[string]string{"dev.cmcgrader.test": id}
@@ -68,7 +68,7 @@ func runClean(t *testing.T, d *Docker, spec sandbox.Spec) (sandbox.Result, error
 
 // assertNoLeftovers fails the test if a container or volume matches the
 // label filter.
-func assertNoLeftovers(t *testing.T, d *Docker, label string) {
+func assertNoLeftovers(t *testing.T, d *Engine, label string) {
 	t.Helper()
 	ctx := context.Background()
 	f := make(client.Filters).Add("label", label)

@@ -16,12 +16,12 @@ import (
 // graders may share an engine and each call GC when it starts.
 // It returns how many objects it removed; errors of single removals are
 // joined and do not stop the others.
-func (d *Docker) GC(ctx context.Context) (removed int, err error) {
+func (d *Engine) GC(ctx context.Context) (removed int, err error) {
 	return d.gc(ctx, hostname(), processStart)
 }
 
 // gc is GC with the host name and the process probe given, for tests.
-func (d *Docker) gc(ctx context.Context, host string, started func(int) (uint64, error)) (int, error) {
+func (d *Engine) gc(ctx context.Context, host string, started func(int) (uint64, error)) (int, error) {
 	managed := make(client.Filters).Add("label", LabelManaged+"=true")
 	stale := func(labels map[string]string) bool {
 		switch liveness(labels[LabelOwner], host, started) {

@@ -52,7 +52,7 @@ var (
 )
 
 // imageTestDocker connects to the engine; the tests need it.
-func imageTestDocker(t *testing.T) *Docker {
+func imageTestDocker(t *testing.T) *Engine {
 	t.Helper()
 	d, err := New(context.Background(), imageTestLog(t))
 	if err != nil {
@@ -63,7 +63,7 @@ func imageTestDocker(t *testing.T) *Docker {
 }
 
 // imageTestBase builds (or finds) the base image once for all tests.
-func imageTestBase(t *testing.T, d *Docker) string {
+func imageTestBase(t *testing.T, d *Engine) string {
 	t.Helper()
 	baseOnce.Do(func() {
 		start := time.Now()
@@ -79,7 +79,7 @@ func imageTestBase(t *testing.T, d *Docker) string {
 // runImageContainer runs cmd in a throw-away container of image with no network, a
 // read-only root file system and a tmpfs /tmp, and returns its exit code
 // and combined output.
-func runImageContainer(t *testing.T, d *Docker, image string, env []string, cmd ...string) (int, string) {
+func runImageContainer(t *testing.T, d *Engine, image string, env []string, cmd ...string) (int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -69,7 +69,7 @@ var lockedEnv = map[string]bool{"GOPROXY": true, "GOTOOLCHAIN": true}
 // data in the sandbox.Result; an error means the sandbox could not do its job
 // (engine down, image missing, setup failed, ctx cancelled). Run reads
 // spec.Workspace until it is sent or the run ends; it does not close it.
-func (d *Docker) Run(ctx context.Context, spec sandbox.Spec) (sandbox.Result, error) {
+func (d *Engine) Run(ctx context.Context, spec sandbox.Spec) (sandbox.Result, error) {
 	lim := spec.Limits.WithDefaults()
 	if err := validate(spec, lim); err != nil {
 		return sandbox.Result{}, err
@@ -138,7 +138,7 @@ func (d *Docker) Run(ctx context.Context, spec sandbox.Spec) (sandbox.Result, er
 
 // execute attaches to the created container, starts it, streams the
 // workspace in, enforces the timeout and collects the result.
-func (d *Docker) execute(ctx context.Context, id string, spec sandbox.Spec, nonce string, lim sandbox.Limits, log *logrus.Entry, ph *phases) (sandbox.Result, error) {
+func (d *Engine) execute(ctx context.Context, id string, spec sandbox.Spec, nonce string, lim sandbox.Limits, log *logrus.Entry, ph *phases) (sandbox.Result, error) {
 	att, err := d.cli.ContainerAttach(ctx, id, client.ContainerAttachOptions{
 		Stream: true, Stdin: true, Stdout: true, Stderr: true,
 	})
@@ -346,7 +346,7 @@ func sendWorkspace(att client.ContainerAttachResult, private []byte, ws io.Reade
 const sendBufferBytes = 256 << 10
 
 // kill sends SIGKILL, ignoring a container that already stopped.
-func (d *Docker) kill(ctx context.Context, id string, log *logrus.Entry) {
+func (d *Engine) kill(ctx context.Context, id string, log *logrus.Entry) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	_, err := d.cli.ContainerKill(cctx, id, client.ContainerKillOptions{Signal: "KILL"})
@@ -357,7 +357,7 @@ func (d *Docker) kill(ctx context.Context, id string, log *logrus.Entry) {
 
 // removeContainer force-removes the container name, on a context that
 // survives the caller's cancellation.
-func (d *Docker) removeContainer(ctx context.Context, name string, log *logrus.Entry) {
+func (d *Engine) removeContainer(ctx context.Context, name string, log *logrus.Entry) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	_, err := d.cli.ContainerRemove(cctx, name, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
@@ -367,7 +367,7 @@ func (d *Docker) removeContainer(ctx context.Context, name string, log *logrus.E
 }
 
 // removeVolume force-removes the volume name like removeContainer.
-func (d *Docker) removeVolume(ctx context.Context, name string, log *logrus.Entry) {
+func (d *Engine) removeVolume(ctx context.Context, name string, log *logrus.Entry) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	_, err := d.cli.VolumeRemove(cctx, name, client.VolumeRemoveOptions{Force: true})
