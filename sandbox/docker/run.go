@@ -21,48 +21,16 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cmcgrader/cmcgrader/sandbox"
+	"github.com/cmcgrader/cmcgrader/sandbox/internal/protocol"
 )
 
 const (
-	// readyMarker is printed to stderr by the wrapper right before it execs
-	// the command; Run strips it. Its absence means setup failed.
-	readyMarker = "\x1e[cmcgrader-sandbox: ready]\x1e"
-	// preambleMax caps what is kept of the wrapper's own stderr.
-	preambleMax = 4 << 10
 	// cleanupTimeout bounds kill and removal after the run.
 	cleanupTimeout = 30 * time.Second
 	// drainTimeout bounds the wait for the output stream to end after the
 	// container exited.
 	drainTimeout = 10 * time.Second
 )
-
-// wrapper is the shell script run as the entrypoint, as root in the
-// container: $@ is the supervisor's arguments (see supervisorArgs). The
-// supervisor (sandbox.SupervisorPath, built from sandbox/docker/supervise) unpacks the
-// private files and the workspace, prepares the build cache, prints
-// readyMarker and runs the command; it prints nothing to stdout itself.
-const wrapper = `[ -x ` + sandbox.SupervisorPath + ` ] || {
-	printf 'cmcgrader-sandbox: %s\n' "the image has no supervisor at ` + sandbox.SupervisorPath + `: rebuild it (cmcgrader image build --force)" >&2
-	exit 125
-}
-exec ` + sandbox.SupervisorPath + ` sandbox "$@"
-`
-
-// fixedEnv is set in every sandbox. sandbox.Spec.Env may override all but the
-// entries named in lockedEnv.
-var fixedEnv = []string{
-	"HOME=/tmp/home",
-	"TMPDIR=/tmp",
-	"GOCACHE=/tmp/gocache",
-	"GOFLAGS=-mod=mod",
-	"GOPROXY=off",
-	"GOTOOLCHAIN=local",
-	"GOSUMDB=off",
-}
-
-// lockedEnv names variables sandbox.Spec.Env cannot override: a run must never
-// download code or toolchains.
-var lockedEnv = map[string]bool{"GOPROXY": true, "GOTOOLCHAIN": true}
 
 // Run runs spec in a fresh container and volume, and removes both before
 // it returns, on every path. A failing command, a timeout or an OOM kill is
@@ -74,7 +42,7 @@ func (d *Engine) Run(ctx context.Context, spec sandbox.Spec) (sandbox.Result, er
 	if err := validate(spec, lim); err != nil {
 		return sandbox.Result{}, err
 	}
-	env, err := buildEnv(spec.Env)
+	env, err := protocol.Env(spec.Env)
 	if err != nil {
 		return sandbox.Result{}, err
 	}
@@ -107,7 +75,7 @@ func (d *Engine) Run(ctx context.Context, spec sandbox.Spec) (sandbox.Result, er
 		DriverOpts: map[string]string{
 			"type":   "tmpfs",
 			"device": "tmpfs",
-			"o":      fmt.Sprintf("size=%d,uid=%d,gid=%d,mode=0755,nosuid,nodev", lim.WorkspaceBytes, workspaceOwner, workspaceOwner),
+			"o":      fmt.Sprintf("size=%d,uid=%d,gid=%d,mode=0755,nosuid,nodev", lim.WorkspaceBytes, protocol.WorkspaceOwner, protocol.WorkspaceOwner),
 		},
 		Labels: labels,
 	})
@@ -147,9 +115,9 @@ func (d *Engine) execute(ctx context.Context, id string, spec sandbox.Spec, nonc
 	}
 	defer att.Close()
 
-	stdout, stderr := newCapture(lim.OutputBytes), newCapture(lim.OutputBytes)
-	rec := newRecordCutter(stderr, nonce)
-	pre := newPreamble(readyMarker, rec, preambleMax)
+	stdout, stderr := protocol.NewCapture(lim.OutputBytes), protocol.NewCapture(lim.OutputBytes)
+	rec := protocol.NewRecordCutter(stderr, nonce)
+	pre := protocol.NewPreamble(protocol.ReadyMarker, rec, protocol.PreambleMax)
 	outDone := make(chan error, 1)
 	go func() {
 		_, err := stdcopy.StdCopy(stdout, pre, att.Reader)
@@ -166,7 +134,7 @@ func (d *Engine) execute(ctx context.Context, id string, spec sandbox.Spec, nonc
 	defer timer.Stop()
 
 	inDone := make(chan error, 1)
-	go func() { inDone <- sendWorkspace(att, privateFiles(spec.Private, nonce), spec.Workspace) }()
+	go func() { inDone <- sendWorkspace(att, protocol.PrivateFiles(spec.Private, nonce), spec.Workspace) }()
 	// The stdin goroutine must be done with spec.Workspace before Run
 	// returns; closing the connection makes its writes fail.
 	defer func() { att.Close(); <-inDone }()
@@ -219,11 +187,12 @@ wait:
 	if err := drain(outDone, att); err != nil {
 		return sandbox.Result{}, fmt.Errorf("read output: %w", err)
 	}
-	_ = rec.flush() // a capture never fails
-	res.Exits = rec.exits()
-	ph.ready = pre.foundAt
-	res.Stdout, res.StdoutTruncated = stdout.bytes(), stdout.truncated()
-	res.Stderr, res.StderrTruncated = stderr.bytes(), stderr.truncated()
+	_ = rec.Flush() // a capture never fails
+	res.Exits = rec.Exits()
+	found, ready := pre.Found()
+	ph.ready = ready
+	res.Stdout, res.StdoutTruncated = stdout.Bytes(), stdout.Truncated()
+	res.Stderr, res.StderrTruncated = stderr.Bytes(), stderr.Truncated()
 
 	insp, err := d.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 	if err != nil {
@@ -233,13 +202,13 @@ wait:
 		res.OOMKilled = st.OOMKilled
 	}
 
-	if !pre.found {
-		msg := summary(pre.before())
-		res.Stderr = pre.before()
+	if !found {
+		msg := summary(pre.Before())
+		res.Stderr = pre.Before()
 		return res, fmt.Errorf("%w: exit %d, timed out %t, oom %t: %s",
 			sandbox.ErrSetup, res.ExitCode, res.TimedOut, res.OOMKilled, msg)
 	}
-	if b := pre.before(); len(b) > 0 {
+	if b := pre.Before(); len(b) > 0 {
 		log.WithField("stderr", string(b)).Debug("sandbox wrapper said something")
 	}
 	return res, nil
@@ -381,10 +350,10 @@ func (d *Engine) removeVolume(ctx context.Context, name string, log *logrus.Entr
 func containerConfig(spec sandbox.Spec, env []string, labels map[string]string) *container.Config {
 	return &container.Config{
 		Image:        spec.Image,
-		User:         supervisorUser,
+		User:         protocol.SupervisorUser,
 		Env:          env,
-		Entrypoint:   []string{"/bin/sh", "-c", wrapper, "cmcgrader-sandbox"},
-		Cmd:          supervisorArgs(spec),
+		Entrypoint:   protocol.Entrypoint(),
+		Cmd:          protocol.Args(spec),
 		WorkingDir:   sandbox.Workdir,
 		Labels:       labels,
 		AttachStdin:  true,
@@ -443,33 +412,6 @@ func validate(spec sandbox.Spec, lim sandbox.Limits) error {
 		return fmt.Errorf("sandbox spec: limits must not be negative: %+v", lim)
 	}
 	return nil
-}
-
-// buildEnv returns fixedEnv with extra applied: an entry replaces the one
-// of the same key, except for lockedEnv keys, which are refused.
-func buildEnv(extra []string) ([]string, error) {
-	env := append([]string(nil), fixedEnv...)
-	idx := make(map[string]int, len(env))
-	for i, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		idx[k] = i
-	}
-	for _, kv := range extra {
-		k, _, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("sandbox spec: env %q: want KEY=VALUE", kv)
-		}
-		if lockedEnv[k] {
-			return nil, fmt.Errorf("sandbox spec: env %s cannot be overridden", k)
-		}
-		if i, ok := idx[k]; ok {
-			env[i] = kv
-			continue
-		}
-		idx[k] = len(env)
-		env = append(env, kv)
-	}
-	return env, nil
 }
 
 // randomName returns a fresh name for a run's container and volume.

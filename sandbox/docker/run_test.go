@@ -529,48 +529,6 @@ func TestHostConfig(t *testing.T) {
 		!slices.Equal(cfg.Cmd, []string{"go", "test"}) || cfg.Entrypoint[0] != "/bin/sh" || cfg.Labels["k"] != "v" {
 		t.Errorf("container config: %+v", cfg)
 	}
-	if !strings.Contains(wrapper, "exit 125") || sandbox.SetupExitCode != 125 {
-		t.Error("wrapper exit code and SetupExitCode disagree")
-	}
-}
-
-func TestBuildEnv(t *testing.T) {
-	tests := []struct {
-		name    string
-		extra   []string
-		want    []string // entries that must be present
-		wantErr bool
-	}{
-		{name: "defaults", want: fixedEnv},
-		{name: "override GOFLAGS", extra: []string{"GOFLAGS=-mod=vendor"}, want: []string{"GOFLAGS=-mod=vendor", "GOPROXY=off"}},
-		{name: "add", extra: []string{"CGO_ENABLED=0", "EMPTY="}, want: []string{"CGO_ENABLED=0", "EMPTY=", "HOME=/tmp/home"}},
-		{name: "later wins", extra: []string{"X=1", "X=2"}, want: []string{"X=2"}},
-		{name: "GOPROXY locked", extra: []string{"GOPROXY=direct"}, wantErr: true},
-		{name: "GOTOOLCHAIN locked", extra: []string{"GOTOOLCHAIN=auto"}, wantErr: true},
-		{name: "no equals", extra: []string{"PATH"}, wantErr: true},
-		{name: "empty key", extra: []string{"=v"}, wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := buildEnv(tt.extra)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("buildEnv(%q) error = %v, wantErr %v", tt.extra, err, tt.wantErr)
-			}
-			for _, w := range tt.want {
-				if !slices.Contains(got, w) {
-					t.Errorf("buildEnv(%q) = %q, lacks %q", tt.extra, got, w)
-				}
-			}
-			keys := map[string]bool{}
-			for _, kv := range got {
-				k, _, _ := strings.Cut(kv, "=")
-				if keys[k] {
-					t.Errorf("duplicate key %s in %q", k, got)
-				}
-				keys[k] = true
-			}
-		})
-	}
 }
 
 func TestValidate(t *testing.T) {

@@ -109,32 +109,3 @@ func TestSupervisor(t *testing.T) {
 		})
 	}
 }
-
-func TestRecordCutter(t *testing.T) {
-	const nonce = "n0nce"
-	rec := "\n" + recordPrefix + nonce + `] {"code":1,"exits":[{"dir":"a","code":1}]}` + "\n"
-	for _, tc := range []struct {
-		name, stream, rest string
-		exits              []sandbox.Exit
-	}{
-		{"record at the end", "out\n" + rec, "out\n", []sandbox.Exit{{Dir: "a", Code: 1}}},
-		{"output after the record", "out" + rec + "late\n", "outlate\n", []sandbox.Exit{{Dir: "a", Code: 1}}},
-		{"another nonce is output", "x\n" + recordPrefix + "guess] {}\n", "x\n" + recordPrefix + "guess] {}\n", nil},
-		{"no record", "just output", "just output", nil},
-		{"a record cut short", "out" + rec[:len(rec)-10], "out", nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			// Every split of the stream into two writes gives the same.
-			for i := 0; i <= len(tc.stream); i++ {
-				var out bytes.Buffer
-				c := newRecordCutter(&out, nonce)
-				c.Write([]byte(tc.stream[:i]))
-				c.Write([]byte(tc.stream[i:]))
-				c.flush()
-				if out.String() != tc.rest || !slices.Equal(c.exits(), tc.exits) {
-					t.Fatalf("split at %d: passed %q, exits %+v; want %q, %+v", i, out.String(), c.exits(), tc.rest, tc.exits)
-				}
-			}
-		})
-	}
-}

@@ -1,4 +1,4 @@
-package docker
+package protocol
 
 import (
 	"bytes"
@@ -29,18 +29,18 @@ func TestCapture(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newCapture(tt.limit)
+			c := NewCapture(tt.limit)
 			for _, w := range tt.writes {
 				n, err := c.Write([]byte(w))
 				if n != len(w) || err != nil {
 					t.Fatalf("Write(%q) = %d, %v", w, n, err)
 				}
 			}
-			if got := string(c.bytes()); got != tt.want {
+			if got := string(c.Bytes()); got != tt.want {
 				t.Errorf("bytes() = %q, want %q", got, tt.want)
 			}
 			wantTrunc := strings.Contains(tt.want, "bytes truncated]")
-			if got := c.truncated(); got != wantTrunc {
+			if got := c.Truncated(); got != wantTrunc {
 				t.Errorf("truncated() = %v, want %v", got, wantTrunc)
 			}
 		})
@@ -51,7 +51,7 @@ func TestCapture(t *testing.T) {
 // bytes stay within the limit and hold the true head and tail.
 func TestCaptureHuge(t *testing.T) {
 	const limit = 1 << 20
-	c := newCapture(limit)
+	c := NewCapture(limit)
 	chunk := make([]byte, 64<<10-7) // odd size: writes straddle the ring end
 	var total int64
 	var last byte
@@ -66,10 +66,10 @@ func TestCaptureHuge(t *testing.T) {
 	if len(c.head) != limit/2 || len(c.tail) != limit/2 || cap(c.tail) > limit {
 		t.Fatalf("kept head %d, tail %d (cap %d); want %d each", len(c.head), len(c.tail), cap(c.tail), limit/2)
 	}
-	if !c.truncated() {
+	if !c.Truncated() {
 		t.Fatal("truncated() = false")
 	}
-	out := c.bytes()
+	out := c.Bytes()
 	want := fmt.Sprintf("[cmcgrader: %d bytes truncated]", total-limit)
 	if !bytes.Contains(out, []byte(want)) {
 		t.Errorf("output lacks %q", want)
@@ -103,7 +103,7 @@ func TestPreamble(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var next bytes.Buffer
-			p := newPreamble(m, &next, 16)
+			p := NewPreamble(m, &next, 16)
 			for _, w := range tt.writes {
 				if n, err := p.Write([]byte(w)); n != len(w) || err != nil {
 					t.Fatalf("Write(%q) = %d, %v", w, n, err)
@@ -116,7 +116,7 @@ func TestPreamble(t *testing.T) {
 			if len(wantBefore) > 16 {
 				wantBefore = wantBefore[:16]
 			}
-			if got := string(p.before()); got != wantBefore {
+			if got := string(p.Before()); got != wantBefore {
 				t.Errorf("before() = %q, want %q", got, wantBefore)
 			}
 			if got := next.String(); got != tt.forward {

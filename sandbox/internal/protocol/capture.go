@@ -1,4 +1,4 @@
-package docker
+package protocol
 
 import (
 	"bytes"
@@ -7,11 +7,11 @@ import (
 	"time"
 )
 
-// capture is an io.Writer that keeps the first and the last bytes of what
+// Capture is an io.Writer that keeps the first and the last bytes of what
 // it is given and drops the middle, so that memory stays bounded however
 // much a sandbox writes. It never returns an error: the writer on the other
 // side must keep flowing so the container never blocks on a full pipe.
-type capture struct {
+type Capture struct {
 	headMax int    // bytes kept from the start
 	tailMax int    // bytes kept from the end
 	head    []byte // first headMax bytes
@@ -20,15 +20,15 @@ type capture struct {
 	total   int64  // bytes written in all
 }
 
-// newCapture returns a capture keeping limit bytes at most: limit/2 from
+// NewCapture returns a Capture keeping limit bytes at most: limit/2 from
 // the head and the rest from the tail. limit must be > 0.
-func newCapture(limit int64) *capture {
+func NewCapture(limit int64) *Capture {
 	h := limit / 2
-	return &capture{headMax: int(h), tailMax: int(limit - h)}
+	return &Capture{headMax: int(h), tailMax: int(limit - h)}
 }
 
 // Write keeps p's bytes as head or tail. It always succeeds.
-func (c *capture) Write(p []byte) (int, error) {
+func (c *Capture) Write(p []byte) (int, error) {
 	n := len(p)
 	c.total += int64(n)
 	if room := c.headMax - len(c.head); room > 0 {
@@ -59,14 +59,14 @@ func (c *capture) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// truncated says whether bytes were dropped.
-func (c *capture) truncated() bool {
+// Truncated says whether bytes were dropped.
+func (c *Capture) Truncated() bool {
 	return c.total > int64(len(c.head)+len(c.tail))
 }
 
-// bytes returns what was kept: everything when nothing was dropped, else
+// Bytes returns what was kept: everything when nothing was dropped, else
 // the head, a marker line saying how many bytes were dropped, and the tail.
-func (c *capture) bytes() []byte {
+func (c *Capture) Bytes() []byte {
 	dropped := c.total - int64(len(c.head)+len(c.tail))
 	var marker string
 	if dropped > 0 {
@@ -80,11 +80,12 @@ func (c *capture) bytes() []byte {
 	return out
 }
 
-// preamble passes what a stream carries after a marker to next and keeps
-// what came before it (up to keepMax bytes). The sandbox wrapper prints the
-// marker to stderr right before it execs the command, so the candidate can
-// neither forge nor hide the end of the setup: its output comes after.
-type preamble struct {
+// Preamble passes what a stream carries after a marker to next and keeps
+// what came before it (up to keepMax bytes). The supervisor prints the
+// marker (ReadyMarker) to stderr right before it starts the command, so
+// the candidate can neither forge nor hide the end of the setup: its
+// output comes after.
+type Preamble struct {
 	marker  []byte
 	next    io.Writer
 	keepMax int
@@ -94,12 +95,14 @@ type preamble struct {
 	pending []byte    // last len(marker)-1 unmatched bytes, may start a marker
 }
 
-func newPreamble(marker string, next io.Writer, keepMax int) *preamble {
-	return &preamble{marker: []byte(marker), next: next, keepMax: keepMax}
+// NewPreamble returns a Preamble looking for marker, passing what follows
+// it to next and keeping keepMax bytes of what comes before it.
+func NewPreamble(marker string, next io.Writer, keepMax int) *Preamble {
+	return &Preamble{marker: []byte(marker), next: next, keepMax: keepMax}
 }
 
 // Write forwards p to next once the marker was seen.
-func (w *preamble) Write(p []byte) (int, error) {
+func (w *Preamble) Write(p []byte) (int, error) {
 	n := len(p)
 	if w.found {
 		_, err := w.next.Write(p)
@@ -119,15 +122,18 @@ func (w *preamble) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-func (w *preamble) keep(b []byte) {
+func (w *Preamble) keep(b []byte) {
 	if room := w.keepMax - len(w.kept); room > 0 {
 		w.kept = append(w.kept, b[:min(room, len(b))]...)
 	}
 }
 
-// before returns the bytes seen before the marker (all of them when the
+// Found says whether the marker was seen, and when.
+func (w *Preamble) Found() (bool, time.Time) { return w.found, w.foundAt }
+
+// Before returns the bytes seen before the marker (all of them when the
 // marker never came), capped at keepMax.
-func (w *preamble) before() []byte {
+func (w *Preamble) Before() []byte {
 	out := append([]byte(nil), w.kept...)
 	if !w.found {
 		out = append(out, w.pending[:min(len(w.pending), max(w.keepMax-len(out), 0))]...)
