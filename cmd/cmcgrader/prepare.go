@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"slices"
 	"time"
@@ -114,8 +115,8 @@ func (a *app) prepare(cmd *cobra.Command, f prepareFlags) error {
 		return fmt.Errorf("base %s of %s has no go.mod: nothing to warm; grade without prepare", base.Commit, repo)
 	}
 	gosum, _ := base.ReadFile("go.sum")
-	im := &images{docker: eng, log: a.log}
-	mod, err := im.modules(ctx, sandbox.ImageRequest{GoVersion: bank.Go, GoMod: gomod, GoSum: gosum})
+	im := &docker.Images{Engine: eng, Log: a.log, GoProxy: os.Getenv("GOPROXY")}
+	mod, err := im.Modules(ctx, sandbox.ImageRequest{GoVersion: bank.Go, GoMod: gomod, GoSum: gosum})
 	if err != nil {
 		return err
 	}

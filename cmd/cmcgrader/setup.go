@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -82,7 +83,7 @@ func (a *app) newGrader(ctx context.Context, f *runFlags, total int) (*grader.Gr
 	}
 	g := &grader.Grader{
 		Runner:  eng,
-		Images:  &images{docker: eng, log: a.log, fixed: f.image},
+		Images:  &docker.Images{Engine: eng, Log: a.log, Fixed: f.image, GoProxy: os.Getenv("GOPROXY")},
 		Log:     a.log,
 		Limits:  sandbox.Limits{Memory: int64(f.memory), CPUs: f.cpus, TmpBytes: int64(f.tmpSize)},
 		Runtime: f.runtime,
