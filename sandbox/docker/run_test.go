@@ -425,7 +425,8 @@ func TestRunOutputFlood(t *testing.T) {
 
 // BenchmarkRunTrivial measures the sandbox overhead of one run: create,
 // start, wait and remove of true (go test -run '^$' -bench RunTrivial
-// ./sandbox). cmcgrader-bench reports the same figure beside the others.
+// ./sandbox/docker). cmcgrader-bench reports the same figure beside the
+// others.
 func BenchmarkRunTrivial(b *testing.B) {
 	ctx := context.Background()
 	log := logrus.New()
