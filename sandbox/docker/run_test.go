@@ -503,7 +503,9 @@ func TestHostConfig(t *testing.T) {
 		ok   bool
 	}{
 		{"network none", hc.NetworkMode == "none"},
-		{"cap drop all", slices.Equal(hc.CapDrop, []string{"ALL"}) && len(hc.CapAdd) == 0},
+		// The supervisor keeps what it needs to run candidate code as
+		// another user with an empty bounding set, nothing more.
+		{"cap drop all but the supervisor's", slices.Equal(hc.CapDrop, []string{"ALL"}) && slices.Equal(hc.CapAdd, []string{"SETUID", "SETGID", "SETPCAP"})},
 		{"no-new-privileges", slices.Contains(hc.SecurityOpt, "no-new-privileges")},
 		{"read-only root", hc.ReadonlyRootfs},
 		{"init", hc.Init != nil && *hc.Init},
@@ -526,8 +528,10 @@ func TestHostConfig(t *testing.T) {
 	}
 
 	cfg := containerConfig(sandbox.Spec{Image: "img", Cmd: []string{"go", "test"}}, []string{"A=1"}, map[string]string{"k": "v"})
-	if cfg.User != "1000:1000" || cfg.Tty || !cfg.OpenStdin || !cfg.StdinOnce || cfg.WorkingDir != sandbox.Workdir ||
-		!slices.Equal(cfg.Cmd, []string{"go", "test"}) || cfg.Entrypoint[0] != "/bin/sh" || cfg.Labels["k"] != "v" {
+	// The container starts as the supervisor (root in the container); the
+	// command follows the supervisor's own arguments.
+	if cfg.User != "0:0" || cfg.Tty || !cfg.OpenStdin || !cfg.StdinOnce || cfg.WorkingDir != sandbox.Workdir ||
+		!slices.Equal(cfg.Cmd, []string{"--", "go", "test"}) || cfg.Entrypoint[0] != "/bin/sh" || cfg.Labels["k"] != "v" {
 		t.Errorf("container config: %+v", cfg)
 	}
 }
