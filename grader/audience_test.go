@@ -3,6 +3,7 @@ package grader
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cmcgrader/cmcgrader/grader/testout"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata")
 
 // audienceDir holds the golden candidate renderings.
 const audienceDir = "../testdata/audience"
@@ -51,11 +55,11 @@ func sampleBankReport(t *testing.T) (*Report, *tasks.Bank) {
 	}
 	for _, task := range b.Tasks {
 		hidden := task.Hidden[0].Path
-		res := &Results{}
+		res := &testout.Results{}
 		for i, name := range task.Tests {
-			tr := TestResult{Name: name, Status: TestPass, Elapsed: time.Millisecond}
+			tr := testout.TestResult{Name: name, Status: testout.TestPass, Elapsed: time.Millisecond}
 			if kind[task.ID] == "all-fail" || (kind[task.ID] == "one-fails" || kind[task.ID] == "flaky") && i == 0 {
-				tr.Status = TestFail
+				tr.Status = testout.TestFail
 				tr.Output = fmt.Sprintf("--- FAIL: %s (0.00s)\n    %s:12: want 200, got 501\n", name, filepath.Base(hidden))
 			}
 			res.Tests = append(res.Tests, tr)
@@ -63,7 +67,7 @@ func sampleBankReport(t *testing.T) (*Report, *tasks.Bank) {
 		o := Outcome{Run: sandbox.Result{Duration: 3 * time.Second}, Results: res}
 		switch kind[task.ID] {
 		case "build":
-			o.Results = &Results{BuildFailed: true, BuildOutput: hidden + ":7:2: undefined: " + task.Tests[0] + "Helper\n"}
+			o.Results = &testout.Results{BuildFailed: true, BuildOutput: hidden + ":7:2: undefined: " + task.Tests[0] + "Helper\n"}
 			o.Run.ExitCode = 1
 		case "timeout":
 			o.Run.TimedOut = true

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cmcgrader/cmcgrader/grader/testout"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
@@ -188,7 +189,7 @@ func (c *canary) subtest(name string) string {
 // attested reports whether every canary reported exactly once and passed,
 // with its token's subtest passing: the run reached its end with the
 // hidden tests' own output and an intact test framework.
-func (c *canary) attested(res *Results) bool {
+func (c *canary) attested(res *testout.Results) bool {
 	for _, n := range c.Names {
 		var runs, subs int
 		ok := true
@@ -196,10 +197,10 @@ func (c *canary) attested(res *Results) bool {
 			switch r.Name {
 			case n:
 				runs++
-				ok = ok && r.Status == TestPass
+				ok = ok && r.Status == testout.TestPass
 			case c.subtest(n):
 				subs++
-				ok = ok && r.Status == TestPass
+				ok = ok && r.Status == testout.TestPass
 			}
 		}
 		if runs != 1 || subs != 1 || !ok {
@@ -216,7 +217,7 @@ func (c *canary) attested(res *Results) bool {
 // or node exits non-zero when a test failed, so output claiming passes from
 // a process that exited 1 was rewritten, and output reporting failures from
 // one that exited 0 was cut short by candidate code.
-func (c *canary) check(res *Results, exits []sandbox.Exit) string {
+func (c *canary) check(res *testout.Results, exits []sandbox.Exit) string {
 	if exits == nil {
 		return "the supervisor did not report how the tests ended"
 	}
@@ -230,7 +231,7 @@ func (c *canary) check(res *Results, exits []sandbox.Exit) string {
 		}
 		failed := false
 		for _, r := range res.Tests {
-			if r.Package == pkg && r.Status == TestFail {
+			if r.Package == pkg && r.Status == testout.TestFail {
 				failed = true
 			}
 		}
@@ -262,7 +263,7 @@ func (c *canary) check(res *Results, exits []sandbox.Exit) string {
 
 // strip removes the canaries and their subtests from res, so they appear
 // nowhere in scores or reports.
-func (c *canary) strip(res *Results) {
+func (c *canary) strip(res *testout.Results) {
 	kept := res.Tests[:0]
 	for _, r := range res.Tests {
 		if !c.is(r.Name) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cmcgrader/cmcgrader/grader/testout"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
@@ -91,25 +92,25 @@ func TestCanaryJS(t *testing.T) {
 
 func TestCanaryAttested(t *testing.T) {
 	c := &canary{Names: []string{"TestZz1", "TestZz2"}, Dirs: []string{"a", "b"}, Token: "secret"}
-	good := func(n string) []TestResult {
-		return []TestResult{{Name: n, Status: TestPass}, {Name: n + "/secret", Status: TestPass}}
+	good := func(n string) []testout.TestResult {
+		return []testout.TestResult{{Name: n, Status: testout.TestPass}, {Name: n + "/secret", Status: testout.TestPass}}
 	}
 	both := append(good("TestZz1"), good("TestZz2")...)
 	for _, tc := range []struct {
 		name  string
-		tests []TestResult
+		tests []testout.TestResult
 		want  bool
 	}{
-		{"both passed with the token's subtest", append([]TestResult{{Name: "TestA", Status: TestPass}}, both...), true},
-		{"one missing", append([]TestResult{{Name: "TestA", Status: TestPass}}, good("TestZz1")...), false},
-		{"none", []TestResult{{Name: "TestA", Status: TestPass}}, false},
-		{"no subtest", append(good("TestZz1"), TestResult{Name: "TestZz2", Status: TestPass}), false},
-		{"failed", append(good("TestZz1"), TestResult{Name: "TestZz2", Status: TestFail}, TestResult{Name: "TestZz2/secret", Status: TestPass}), false},
-		{"wrong token", append(good("TestZz1"), TestResult{Name: "TestZz2", Status: TestPass}, TestResult{Name: "TestZz2/guess", Status: TestPass}), false},
+		{"both passed with the token's subtest", append([]testout.TestResult{{Name: "TestA", Status: testout.TestPass}}, both...), true},
+		{"one missing", append([]testout.TestResult{{Name: "TestA", Status: testout.TestPass}}, good("TestZz1")...), false},
+		{"none", []testout.TestResult{{Name: "TestA", Status: testout.TestPass}}, false},
+		{"no subtest", append(good("TestZz1"), testout.TestResult{Name: "TestZz2", Status: testout.TestPass}), false},
+		{"failed", append(good("TestZz1"), testout.TestResult{Name: "TestZz2", Status: testout.TestFail}, testout.TestResult{Name: "TestZz2/secret", Status: testout.TestPass}), false},
+		{"wrong token", append(good("TestZz1"), testout.TestResult{Name: "TestZz2", Status: testout.TestPass}, testout.TestResult{Name: "TestZz2/guess", Status: testout.TestPass}), false},
 		{"reported twice", append(both, good("TestZz2")...), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := &Results{Tests: tc.tests}
+			res := &testout.Results{Tests: tc.tests}
 			if got := c.attested(res); got != tc.want {
 				t.Errorf("attested = %v, want %v", got, tc.want)
 			}
@@ -125,7 +126,7 @@ func TestCanaryAttested(t *testing.T) {
 
 func TestScoreUnfinishedAndForged(t *testing.T) {
 	task := &tasks.Task{ID: "t", Points: 4, Scoring: tasks.Partial, Tests: []string{"TestA", "TestB"}}
-	res := &Results{Tests: []TestResult{{Name: "TestA", Status: TestPass}, {Name: "TestB", Status: TestPass}}}
+	res := &testout.Results{Tests: []testout.TestResult{{Name: "TestA", Status: testout.TestPass}, {Name: "TestB", Status: testout.TestPass}}}
 
 	tr := Score(task, Outcome{Results: res})
 	if tr.Status != Passed || tr.Points != 4 {
@@ -139,7 +140,7 @@ func TestScoreUnfinishedAndForged(t *testing.T) {
 	if tr.Status != Failed || tr.Points != 0 || !tr.Forged || !strings.Contains(tr.Reason, "forged") {
 		t.Errorf("forged run: %s %g forged=%v %q", tr.Status, tr.Points, tr.Forged, tr.Reason)
 	}
-	if res.Tests[0].Status != TestPass {
+	if res.Tests[0].Status != testout.TestPass {
 		t.Errorf("Score changed its input")
 	}
 }
@@ -147,15 +148,15 @@ func TestScoreUnfinishedAndForged(t *testing.T) {
 func TestOnlyPasses(t *testing.T) {
 	task := &tasks.Task{Tests: []string{"TestA", "TestB"}}
 	for _, tc := range []struct {
-		tests []TestResult
+		tests []testout.TestResult
 		want  bool
 	}{
-		{[]TestResult{{Name: "TestA", Status: TestPass}}, true},
-		{[]TestResult{{Name: "TestA", Status: TestPass}, {Name: "TestB", Status: TestFail}}, false},
-		{[]TestResult{{Name: "TestOther", Status: TestPass}}, false},
+		{[]testout.TestResult{{Name: "TestA", Status: testout.TestPass}}, true},
+		{[]testout.TestResult{{Name: "TestA", Status: testout.TestPass}, {Name: "TestB", Status: testout.TestFail}}, false},
+		{[]testout.TestResult{{Name: "TestOther", Status: testout.TestPass}}, false},
 		{nil, false},
 	} {
-		if got := onlyPasses(task, &Results{Tests: tc.tests}); got != tc.want {
+		if got := onlyPasses(task, &testout.Results{Tests: tc.tests}); got != tc.want {
 			t.Errorf("onlyPasses(%v) = %v, want %v", tc.tests, got, tc.want)
 		}
 	}

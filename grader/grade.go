@@ -14,6 +14,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cmcgrader/cmcgrader/grader/testout"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
@@ -422,17 +423,17 @@ func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *Snapshot, ov 
 	if err != nil {
 		return Outcome{}, err
 	}
-	var parsed *Results
+	var parsed *testout.Results
 	switch t.Runner {
 	case tasks.RunnerJS:
-		parsed, err = ParseJUnit(strings.NewReader(string(res.Stdout)))
+		parsed, err = testout.ParseJUnit(strings.NewReader(string(res.Stdout)))
 		if err != nil {
 			// Unparsable output is the candidate's doing (the run was
 			// killed, or flooded): no test reported a pass.
-			parsed = &Results{Incomplete: true}
+			parsed = &testout.Results{Incomplete: true}
 		}
 	default:
-		parsed, err = ParseGoTest(strings.NewReader(string(res.Stdout)))
+		parsed, err = testout.ParseGoTest(strings.NewReader(string(res.Stdout)))
 		if err != nil {
 			return Outcome{}, fmt.Errorf("read test output: %w", err)
 		}
@@ -463,7 +464,7 @@ func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *Snapshot, ov 
 
 // onlyPasses reports whether res claims at least one of t's hidden tests
 // passed and none failed.
-func onlyPasses(t *tasks.Task, res *Results) bool {
+func onlyPasses(t *tasks.Task, res *testout.Results) bool {
 	hidden := map[string]bool{}
 	for _, n := range t.Tests {
 		hidden[n] = true
@@ -474,9 +475,9 @@ func onlyPasses(t *tasks.Task, res *Results) bool {
 			continue
 		}
 		switch r.Status {
-		case TestPass:
+		case testout.TestPass:
 			passed = true
-		case TestFail:
+		case testout.TestFail:
 			return false
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cmcgrader/cmcgrader/grader/testout"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
@@ -27,9 +28,9 @@ const (
 
 // TestOutcome is one hidden test's outcome in a task result.
 type TestOutcome struct {
-	Name    string        `json:"name"`
-	Status  TestStatus    `json:"status"`
-	Elapsed time.Duration `json:"elapsed_ns"`
+	Name    string             `json:"name"`
+	Status  testout.TestStatus `json:"status"`
+	Elapsed time.Duration      `json:"elapsed_ns"`
 	// Missing says the test never reported a result (counted as failed).
 	Missing bool   `json:"missing,omitempty"`
 	Output  string `json:"output,omitempty"`
@@ -84,7 +85,7 @@ type Outcome struct {
 	// Run is the sandbox's result.
 	Run sandbox.Result
 	// Results are the parsed test results from the captured stdout.
-	Results *Results
+	Results *testout.Results
 	// Unfinished says the run did not reach its end with the hidden tests'
 	// own output (the grader's canary test never attested it): no pass it
 	// reported counts.
@@ -113,15 +114,15 @@ func Score(t *tasks.Task, o Outcome) TaskResult {
 	}
 	res := o.Results
 	if res == nil {
-		res = &Results{}
+		res = &testout.Results{}
 	}
 	if o.Unfinished {
 		// Passes of a run that did not reach its end are not counted.
 		cp := *res
-		cp.Tests = make([]TestResult, len(res.Tests))
+		cp.Tests = make([]testout.TestResult, len(res.Tests))
 		for i, r := range res.Tests {
-			if r.Status == TestPass {
-				r.Status, r.Output = TestFail, "reported passing, but the run did not reach its end: not counted"
+			if r.Status == testout.TestPass {
+				r.Status, r.Output = testout.TestFail, "reported passing, but the run did not reach its end: not counted"
 			}
 			cp.Tests[i] = r
 		}
@@ -129,11 +130,11 @@ func Score(t *tasks.Task, o Outcome) TaskResult {
 	}
 	// The last report of a name wins; go test never reports a test twice
 	// in one run, so a repeat means forged output and must not help.
-	reported := make(map[string]TestResult, len(res.Tests))
+	reported := make(map[string]testout.TestResult, len(res.Tests))
 	seen := make(map[string]int, len(res.Tests))
 	for _, r := range res.Tests {
 		seen[r.Name]++
-		if prev, ok := reported[r.Name]; ok && prev.Status != TestPass {
+		if prev, ok := reported[r.Name]; ok && prev.Status != testout.TestPass {
 			continue // a failure is never overwritten by a later pass
 		}
 		reported[r.Name] = r
@@ -141,15 +142,15 @@ func Score(t *tasks.Task, o Outcome) TaskResult {
 	passed := 0
 	for _, name := range t.Tests {
 		r, ok := reported[name]
-		oc := TestOutcome{Name: name, Status: TestFail, Missing: !ok}
+		oc := TestOutcome{Name: name, Status: testout.TestFail, Missing: !ok}
 		if ok {
 			oc.Status, oc.Elapsed, oc.Output = r.Status, r.Elapsed, r.Output
-			if seen[name] > 1 && r.Status == TestPass {
-				oc.Status = TestFail
+			if seen[name] > 1 && r.Status == testout.TestPass {
+				oc.Status = testout.TestFail
 				oc.Output = "reported more than once: counted as failed"
 			}
 		}
-		if oc.Status == TestPass {
+		if oc.Status == testout.TestPass {
 			passed++
 		}
 		tr.Tests = append(tr.Tests, oc)

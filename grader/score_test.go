@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cmcgrader/cmcgrader/grader/testout"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
@@ -12,10 +13,10 @@ func task(id, exam string, points float64, scoring tasks.Scoring, tests ...strin
 	return &tasks.Task{ID: id, Exam: exam, Title: id, Points: points, Scoring: scoring, Tests: tests, Timeout: 30 * time.Second}
 }
 
-func pass(names ...string) []TestResult {
-	var rs []TestResult
+func pass(names ...string) []testout.TestResult {
+	var rs []testout.TestResult
 	for _, n := range names {
-		rs = append(rs, TestResult{Name: n, Status: TestPass})
+		rs = append(rs, testout.TestResult{Name: n, Status: testout.TestPass})
 	}
 	return rs
 }
@@ -27,81 +28,81 @@ func TestScore(t *testing.T) {
 		name       string
 		task       *tasks.Task
 		run        sandbox.Result
-		results    *Results
+		results    *testout.Results
 		wantStatus Status
 		wantPoints float64
 		wantReason string
 	}{
 		{
 			name: "all pass", task: aon,
-			results:    &Results{Tests: pass("TestA", "TestB", "TestC", "TestD")},
+			results:    &testout.Results{Tests: pass("TestA", "TestB", "TestC", "TestD")},
 			wantStatus: Passed, wantPoints: 2, wantReason: "4 of 4 tests passed",
 		},
 		{
 			name: "all or nothing with one failure", task: aon,
 			run:        sandbox.Result{ExitCode: 1},
-			results:    &Results{Tests: append(pass("TestA", "TestB", "TestC"), TestResult{Name: "TestD", Status: TestFail})},
+			results:    &testout.Results{Tests: append(pass("TestA", "TestB", "TestC"), testout.TestResult{Name: "TestD", Status: testout.TestFail})},
 			wantStatus: Failed, wantPoints: 0, wantReason: "1 of 4 tests failed",
 		},
 		{
 			name: "missing tests count as failed whatever the exit status", task: aon,
 			run:        sandbox.Result{ExitCode: 0},
-			results:    &Results{Tests: pass("TestA", "TestB")},
+			results:    &testout.Results{Tests: pass("TestA", "TestB")},
 			wantStatus: Failed, wantPoints: 0, wantReason: "2 of 4 tests failed; 2 never reported a result",
 		},
 		{
 			name: "skipped counts as failed", task: aon,
-			results:    &Results{Tests: append(pass("TestA", "TestB", "TestC"), TestResult{Name: "TestD", Status: TestSkip})},
+			results:    &testout.Results{Tests: append(pass("TestA", "TestB", "TestC"), testout.TestResult{Name: "TestD", Status: testout.TestSkip})},
 			wantStatus: Failed, wantPoints: 0, wantReason: "1 of 4 tests failed",
 		},
 		{
 			name: "partial credit", task: part,
 			run:        sandbox.Result{ExitCode: 1},
-			results:    &Results{Tests: append(pass("TestA", "TestC"), TestResult{Name: "TestB", Status: TestFail})},
+			results:    &testout.Results{Tests: append(pass("TestA", "TestC"), testout.TestResult{Name: "TestB", Status: testout.TestFail})},
 			wantStatus: Failed, wantPoints: 2, wantReason: "1 of 3 tests failed",
 		},
 		{
 			name: "partial credit rounds to cents", task: part,
-			results:    &Results{Tests: pass("TestA")},
+			results:    &testout.Results{Tests: pass("TestA")},
 			wantStatus: Failed, wantPoints: 1, wantReason: "2 of 3 tests failed; 2 never reported a result",
 		},
 		{
 			name: "partial credit all pass", task: part,
-			results:    &Results{Tests: pass("TestA", "TestB", "TestC")},
+			results:    &testout.Results{Tests: pass("TestA", "TestB", "TestC")},
 			wantStatus: Passed, wantPoints: 3, wantReason: "3 of 3 tests passed",
 		},
 		{
 			name: "build failed names the first error", task: aon,
 			run:        sandbox.Result{ExitCode: 1},
-			results:    &Results{BuildFailed: true, BuildOutput: "# example.com/x\nx.go:3:2: undefined: foo\n"},
+			results:    &testout.Results{BuildFailed: true, BuildOutput: "# example.com/x\nx.go:3:2: undefined: foo\n"},
 			wantStatus: BuildFailed, wantPoints: 0, wantReason: "x.go:3:2: undefined: foo",
 		},
 		{
 			name: "timed out keeps partial credit earned before the kill", task: part,
 			run:        sandbox.Result{ExitCode: 137, TimedOut: true, Duration: 31 * time.Second},
-			results:    &Results{Tests: pass("TestA"), Incomplete: true},
+			results:    &testout.Results{Tests: pass("TestA"), Incomplete: true},
 			wantStatus: TimedOut, wantPoints: 1, wantReason: "killed after 31s (task timeout 30s)",
 		},
 		{
 			name: "timed out all or nothing", task: aon,
 			run:        sandbox.Result{ExitCode: 137, TimedOut: true, Duration: 30 * time.Second},
-			results:    &Results{Tests: pass("TestA", "TestB", "TestC", "TestD")},
+			results:    &testout.Results{Tests: pass("TestA", "TestB", "TestC", "TestD")},
 			wantStatus: TimedOut, wantPoints: 0, wantReason: "killed after 30s (task timeout 30s)",
 		},
 		{
 			name: "out of memory", task: aon,
 			run:        sandbox.Result{ExitCode: 137, OOMKilled: true},
-			results:    &Results{Incomplete: true},
+			results:    &testout.Results{Incomplete: true},
 			wantStatus: OutOfMemory, wantPoints: 0, wantReason: "killed for exceeding the sandbox memory limit",
 		},
 		{
 			name: "a pass reported twice is forged", task: part,
-			results:    &Results{Tests: pass("TestA", "TestA", "TestB", "TestC")},
+			results:    &testout.Results{Tests: pass("TestA", "TestA", "TestB", "TestC")},
 			wantStatus: Failed, wantPoints: 2, wantReason: "1 of 3 tests failed",
 		},
 		{
 			name: "a later pass does not undo a failure", task: part,
-			results:    &Results{Tests: append([]TestResult{{Name: "TestA", Status: TestFail}}, pass("TestA", "TestB", "TestC")...)},
+			results:    &testout.Results{Tests: append([]testout.TestResult{{Name: "TestA", Status: testout.TestFail}}, pass("TestA", "TestB", "TestC")...)},
 			wantStatus: Failed, wantPoints: 2, wantReason: "1 of 3 tests failed",
 		},
 		{

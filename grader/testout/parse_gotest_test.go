@@ -1,4 +1,4 @@
-package grader
+package testout
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files under testdata")
 
 // resultsDir holds recorded runner outputs and their parsed goldens.
-const resultsDir = "../testdata/results"
+const resultsDir = "../../testdata/results"
 
 // readInput reads a recorded input, gunzipping *.gz files.
 func readInput(t testing.TB, name string) []byte {

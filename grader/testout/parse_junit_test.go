@@ -1,4 +1,4 @@
-package grader
+package testout
 
 import (
 	"bytes"
@@ -287,7 +287,7 @@ func TestParseJUnitNodeReporter(t *testing.T) {
 	if err != nil {
 		t.Skip("node not installed")
 	}
-	reporter, err := filepath.Abs("../sandbox/docker/image/junit-reporter.mjs")
+	reporter, err := filepath.Abs("../../sandbox/docker/image/junit-reporter.mjs")
 	if err != nil {
 		t.Fatal(err)
 	}
