@@ -57,9 +57,9 @@ func sampleBankReport(t *testing.T) (*Report, *tasks.Bank) {
 		hidden := task.Hidden[0].Path
 		res := &testout.Results{}
 		for i, name := range task.Tests {
-			tr := testout.TestResult{Name: name, Status: testout.TestPass, Elapsed: time.Millisecond}
+			tr := testout.Test{Name: name, Status: testout.Pass, Elapsed: time.Millisecond}
 			if kind[task.ID] == "all-fail" || (kind[task.ID] == "one-fails" || kind[task.ID] == "flaky") && i == 0 {
-				tr.Status = testout.TestFail
+				tr.Status = testout.Fail
 				tr.Output = fmt.Sprintf("--- FAIL: %s (0.00s)\n    %s:12: want 200, got 501\n", name, filepath.Base(hidden))
 			}
 			res.Tests = append(res.Tests, tr)

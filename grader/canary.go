@@ -197,10 +197,10 @@ func (c *canary) attested(res *testout.Results) bool {
 			switch r.Name {
 			case n:
 				runs++
-				ok = ok && r.Status == testout.TestPass
+				ok = ok && r.Status == testout.Pass
 			case c.subtest(n):
 				subs++
-				ok = ok && r.Status == testout.TestPass
+				ok = ok && r.Status == testout.Pass
 			}
 		}
 		if runs != 1 || subs != 1 || !ok {
@@ -231,7 +231,7 @@ func (c *canary) check(res *testout.Results, exits []sandbox.Exit) string {
 		}
 		failed := false
 		for _, r := range res.Tests {
-			if r.Package == pkg && r.Status == testout.TestFail {
+			if r.Package == pkg && r.Status == testout.Fail {
 				failed = true
 			}
 		}

@@ -92,21 +92,21 @@ func TestCanaryJS(t *testing.T) {
 
 func TestCanaryAttested(t *testing.T) {
 	c := &canary{Names: []string{"TestZz1", "TestZz2"}, Dirs: []string{"a", "b"}, Token: "secret"}
-	good := func(n string) []testout.TestResult {
-		return []testout.TestResult{{Name: n, Status: testout.TestPass}, {Name: n + "/secret", Status: testout.TestPass}}
+	good := func(n string) []testout.Test {
+		return []testout.Test{{Name: n, Status: testout.Pass}, {Name: n + "/secret", Status: testout.Pass}}
 	}
 	both := append(good("TestZz1"), good("TestZz2")...)
 	for _, tc := range []struct {
 		name  string
-		tests []testout.TestResult
+		tests []testout.Test
 		want  bool
 	}{
-		{"both passed with the token's subtest", append([]testout.TestResult{{Name: "TestA", Status: testout.TestPass}}, both...), true},
-		{"one missing", append([]testout.TestResult{{Name: "TestA", Status: testout.TestPass}}, good("TestZz1")...), false},
-		{"none", []testout.TestResult{{Name: "TestA", Status: testout.TestPass}}, false},
-		{"no subtest", append(good("TestZz1"), testout.TestResult{Name: "TestZz2", Status: testout.TestPass}), false},
-		{"failed", append(good("TestZz1"), testout.TestResult{Name: "TestZz2", Status: testout.TestFail}, testout.TestResult{Name: "TestZz2/secret", Status: testout.TestPass}), false},
-		{"wrong token", append(good("TestZz1"), testout.TestResult{Name: "TestZz2", Status: testout.TestPass}, testout.TestResult{Name: "TestZz2/guess", Status: testout.TestPass}), false},
+		{"both passed with the token's subtest", append([]testout.Test{{Name: "TestA", Status: testout.Pass}}, both...), true},
+		{"one missing", append([]testout.Test{{Name: "TestA", Status: testout.Pass}}, good("TestZz1")...), false},
+		{"none", []testout.Test{{Name: "TestA", Status: testout.Pass}}, false},
+		{"no subtest", append(good("TestZz1"), testout.Test{Name: "TestZz2", Status: testout.Pass}), false},
+		{"failed", append(good("TestZz1"), testout.Test{Name: "TestZz2", Status: testout.Fail}, testout.Test{Name: "TestZz2/secret", Status: testout.Pass}), false},
+		{"wrong token", append(good("TestZz1"), testout.Test{Name: "TestZz2", Status: testout.Pass}, testout.Test{Name: "TestZz2/guess", Status: testout.Pass}), false},
 		{"reported twice", append(both, good("TestZz2")...), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -126,7 +126,7 @@ func TestCanaryAttested(t *testing.T) {
 
 func TestScoreUnfinishedAndForged(t *testing.T) {
 	task := &tasks.Task{ID: "t", Points: 4, Scoring: tasks.Partial, Tests: []string{"TestA", "TestB"}}
-	res := &testout.Results{Tests: []testout.TestResult{{Name: "TestA", Status: testout.TestPass}, {Name: "TestB", Status: testout.TestPass}}}
+	res := &testout.Results{Tests: []testout.Test{{Name: "TestA", Status: testout.Pass}, {Name: "TestB", Status: testout.Pass}}}
 
 	tr := Score(task, Outcome{Results: res})
 	if tr.Status != Passed || tr.Points != 4 {
@@ -140,7 +140,7 @@ func TestScoreUnfinishedAndForged(t *testing.T) {
 	if tr.Status != Failed || tr.Points != 0 || !tr.Forged || !strings.Contains(tr.Reason, "forged") {
 		t.Errorf("forged run: %s %g forged=%v %q", tr.Status, tr.Points, tr.Forged, tr.Reason)
 	}
-	if res.Tests[0].Status != testout.TestPass {
+	if res.Tests[0].Status != testout.Pass {
 		t.Errorf("Score changed its input")
 	}
 }
@@ -148,12 +148,12 @@ func TestScoreUnfinishedAndForged(t *testing.T) {
 func TestOnlyPasses(t *testing.T) {
 	task := &tasks.Task{Tests: []string{"TestA", "TestB"}}
 	for _, tc := range []struct {
-		tests []testout.TestResult
+		tests []testout.Test
 		want  bool
 	}{
-		{[]testout.TestResult{{Name: "TestA", Status: testout.TestPass}}, true},
-		{[]testout.TestResult{{Name: "TestA", Status: testout.TestPass}, {Name: "TestB", Status: testout.TestFail}}, false},
-		{[]testout.TestResult{{Name: "TestOther", Status: testout.TestPass}}, false},
+		{[]testout.Test{{Name: "TestA", Status: testout.Pass}}, true},
+		{[]testout.Test{{Name: "TestA", Status: testout.Pass}, {Name: "TestB", Status: testout.Fail}}, false},
+		{[]testout.Test{{Name: "TestOther", Status: testout.Pass}}, false},
 		{nil, false},
 	} {
 		if got := onlyPasses(task, &testout.Results{Tests: tc.tests}); got != tc.want {

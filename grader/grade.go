@@ -433,7 +433,7 @@ func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *Snapshot, ov 
 			parsed = &testout.Results{Incomplete: true}
 		}
 	default:
-		parsed, err = testout.ParseGoTest(strings.NewReader(string(res.Stdout)))
+		parsed, err = testout.ParseGo(strings.NewReader(string(res.Stdout)))
 		if err != nil {
 			return Outcome{}, fmt.Errorf("read test output: %w", err)
 		}
@@ -475,9 +475,9 @@ func onlyPasses(t *tasks.Task, res *testout.Results) bool {
 			continue
 		}
 		switch r.Status {
-		case testout.TestPass:
+		case testout.Pass:
 			passed = true
-		case testout.TestFail:
+		case testout.Fail:
 			return false
 		}
 	}

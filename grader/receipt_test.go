@@ -220,7 +220,7 @@ func sampleReport() *Report {
 		Tasks: []TaskResult{{
 			ID: "server-health", Exam: "server", Title: "Health <endpoint> & more", Status: Failed, Points: 1.5, Possible: 2,
 			Reason: "1 of 2 tests failed", Attempts: 1, Duration: 4 * time.Second, ExitCode: 1,
-			Tests: []TestOutcome{{Name: "TestA", Status: testout.TestPass}, {Name: "TestB", Status: testout.TestFail, Output: "want \"ok\"\n\tgot <nil>\n"}},
+			Tests: []TestOutcome{{Name: "TestA", Status: testout.Pass}, {Name: "TestB", Status: testout.Fail, Output: "want \"ok\"\n\tgot <nil>\n"}},
 		}},
 		Tampering: []TamperFlag{},
 		Receipt: &Receipt{

@@ -28,9 +28,9 @@ const (
 
 // TestOutcome is one hidden test's outcome in a task result.
 type TestOutcome struct {
-	Name    string             `json:"name"`
-	Status  testout.TestStatus `json:"status"`
-	Elapsed time.Duration      `json:"elapsed_ns"`
+	Name    string         `json:"name"`
+	Status  testout.Status `json:"status"`
+	Elapsed time.Duration  `json:"elapsed_ns"`
 	// Missing says the test never reported a result (counted as failed).
 	Missing bool   `json:"missing,omitempty"`
 	Output  string `json:"output,omitempty"`
@@ -119,10 +119,10 @@ func Score(t *tasks.Task, o Outcome) TaskResult {
 	if o.Unfinished {
 		// Passes of a run that did not reach its end are not counted.
 		cp := *res
-		cp.Tests = make([]testout.TestResult, len(res.Tests))
+		cp.Tests = make([]testout.Test, len(res.Tests))
 		for i, r := range res.Tests {
-			if r.Status == testout.TestPass {
-				r.Status, r.Output = testout.TestFail, "reported passing, but the run did not reach its end: not counted"
+			if r.Status == testout.Pass {
+				r.Status, r.Output = testout.Fail, "reported passing, but the run did not reach its end: not counted"
 			}
 			cp.Tests[i] = r
 		}
@@ -130,11 +130,11 @@ func Score(t *tasks.Task, o Outcome) TaskResult {
 	}
 	// The last report of a name wins; go test never reports a test twice
 	// in one run, so a repeat means forged output and must not help.
-	reported := make(map[string]testout.TestResult, len(res.Tests))
+	reported := make(map[string]testout.Test, len(res.Tests))
 	seen := make(map[string]int, len(res.Tests))
 	for _, r := range res.Tests {
 		seen[r.Name]++
-		if prev, ok := reported[r.Name]; ok && prev.Status != testout.TestPass {
+		if prev, ok := reported[r.Name]; ok && prev.Status != testout.Pass {
 			continue // a failure is never overwritten by a later pass
 		}
 		reported[r.Name] = r
@@ -142,15 +142,15 @@ func Score(t *tasks.Task, o Outcome) TaskResult {
 	passed := 0
 	for _, name := range t.Tests {
 		r, ok := reported[name]
-		oc := TestOutcome{Name: name, Status: testout.TestFail, Missing: !ok}
+		oc := TestOutcome{Name: name, Status: testout.Fail, Missing: !ok}
 		if ok {
 			oc.Status, oc.Elapsed, oc.Output = r.Status, r.Elapsed, r.Output
-			if seen[name] > 1 && r.Status == testout.TestPass {
-				oc.Status = testout.TestFail
+			if seen[name] > 1 && r.Status == testout.Pass {
+				oc.Status = testout.Fail
 				oc.Output = "reported more than once: counted as failed"
 			}
 		}
-		if oc.Status == testout.TestPass {
+		if oc.Status == testout.Pass {
 			passed++
 		}
 		tr.Tests = append(tr.Tests, oc)

@@ -13,10 +13,10 @@ func task(id, exam string, points float64, scoring tasks.Scoring, tests ...strin
 	return &tasks.Task{ID: id, Exam: exam, Title: id, Points: points, Scoring: scoring, Tests: tests, Timeout: 30 * time.Second}
 }
 
-func pass(names ...string) []testout.TestResult {
-	var rs []testout.TestResult
+func pass(names ...string) []testout.Test {
+	var rs []testout.Test
 	for _, n := range names {
-		rs = append(rs, testout.TestResult{Name: n, Status: testout.TestPass})
+		rs = append(rs, testout.Test{Name: n, Status: testout.Pass})
 	}
 	return rs
 }
@@ -41,7 +41,7 @@ func TestScore(t *testing.T) {
 		{
 			name: "all or nothing with one failure", task: aon,
 			run:        sandbox.Result{ExitCode: 1},
-			results:    &testout.Results{Tests: append(pass("TestA", "TestB", "TestC"), testout.TestResult{Name: "TestD", Status: testout.TestFail})},
+			results:    &testout.Results{Tests: append(pass("TestA", "TestB", "TestC"), testout.Test{Name: "TestD", Status: testout.Fail})},
 			wantStatus: Failed, wantPoints: 0, wantReason: "1 of 4 tests failed",
 		},
 		{
@@ -52,13 +52,13 @@ func TestScore(t *testing.T) {
 		},
 		{
 			name: "skipped counts as failed", task: aon,
-			results:    &testout.Results{Tests: append(pass("TestA", "TestB", "TestC"), testout.TestResult{Name: "TestD", Status: testout.TestSkip})},
+			results:    &testout.Results{Tests: append(pass("TestA", "TestB", "TestC"), testout.Test{Name: "TestD", Status: testout.Skip})},
 			wantStatus: Failed, wantPoints: 0, wantReason: "1 of 4 tests failed",
 		},
 		{
 			name: "partial credit", task: part,
 			run:        sandbox.Result{ExitCode: 1},
-			results:    &testout.Results{Tests: append(pass("TestA", "TestC"), testout.TestResult{Name: "TestB", Status: testout.TestFail})},
+			results:    &testout.Results{Tests: append(pass("TestA", "TestC"), testout.Test{Name: "TestB", Status: testout.Fail})},
 			wantStatus: Failed, wantPoints: 2, wantReason: "1 of 3 tests failed",
 		},
 		{
@@ -102,7 +102,7 @@ func TestScore(t *testing.T) {
 		},
 		{
 			name: "a later pass does not undo a failure", task: part,
-			results:    &testout.Results{Tests: append([]testout.TestResult{{Name: "TestA", Status: testout.TestFail}}, pass("TestA", "TestB", "TestC")...)},
+			results:    &testout.Results{Tests: append([]testout.Test{{Name: "TestA", Status: testout.Fail}}, pass("TestA", "TestB", "TestC")...)},
 			wantStatus: Failed, wantPoints: 2, wantReason: "1 of 3 tests failed",
 		},
 		{

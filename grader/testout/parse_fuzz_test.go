@@ -13,7 +13,7 @@ func checkBounds(t *testing.T, res *Results) {
 		if len(r.Output) > MaxTestOutput {
 			t.Errorf("%q: output of %d bytes", r.Name, len(r.Output))
 		}
-		if r.Status != TestPass && r.Status != TestFail && r.Status != TestSkip {
+		if r.Status != Pass && r.Status != Fail && r.Status != Skip {
 			t.Errorf("%q: status %q", r.Name, r.Status)
 		}
 		if r.Elapsed < 0 {
@@ -28,13 +28,13 @@ func checkBounds(t *testing.T, res *Results) {
 	}
 }
 
-func FuzzParseGoTest(f *testing.F) {
+func FuzzParseGo(f *testing.F) {
 	for _, name := range []string{"gotest_pass_fail_skip.json", "gotest_build_fail.json", "gotest_goroutine_panic.json", "gotest_killed.json"} {
 		f.Add(readInput(f, name))
 	}
 	f.Add([]byte("# p\nx.go:1:1: \xff bad\n\tmore\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := ParseGoTest(bytes.NewReader(data))
+		res, err := ParseGo(bytes.NewReader(data))
 		if err != nil {
 			t.Fatal(err)
 		}

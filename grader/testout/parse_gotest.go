@@ -36,7 +36,7 @@ type goEvent struct {
 
 // goTest is one test's state while the stream is read.
 type goTest struct {
-	result TestResult
+	result Test
 	out    *capBuf // nil once the test passed or was skipped
 	done   bool
 	noted  bool // a subtest's output already says why no result came
@@ -57,7 +57,7 @@ type goPackage struct {
 	ended bool // its final pass, fail or skip event came
 }
 
-// ParseGoTest reads a `go test -json` stream (as Go 1.24 and later write
+// ParseGo reads a `go test -json` stream (as Go 1.24 and later write
 // it, build-output and build-fail events included) and returns what it
 // reported. Lines that are not JSON events are kept as build output when
 // they look like the go command's or the compiler's diagnostics, and
@@ -65,7 +65,7 @@ type goPackage struct {
 // after it are still read. A test that started but never reported a
 // result is a failure; Incomplete says a package never ended. The error is
 // only the reader's.
-func ParseGoTest(r io.Reader) (*Results, error) {
+func ParseGo(r io.Reader) (*Results, error) {
 	p := &goParser{
 		tests: make(map[string]*goTest),
 		pkgs:  make(map[string]*goPackage),
@@ -164,7 +164,7 @@ func (p *goParser) line(b []byte) {
 			t = p.newTest(ev.Package, ev.Test)
 		}
 		t.done = true
-		t.result.Status = TestStatus(ev.Action)
+		t.result.Status = Status(ev.Action)
 		t.result.Elapsed = seconds(ev.Elapsed)
 		if ev.Action == "fail" {
 			p.fail(t, "")
@@ -249,7 +249,7 @@ func (p *goParser) test(pkg, name string) *goTest {
 // update.
 func (p *goParser) newTest(pkg, name string) *goTest {
 	p.pkg(pkg)
-	t := &goTest{result: TestResult{Package: pkg, Name: name}, out: newCapBuf(MaxTestOutput)}
+	t := &goTest{result: Test{Package: pkg, Name: name}, out: newCapBuf(MaxTestOutput)}
 	p.tests[pkg+"\x00"+name] = t
 	p.order = append(p.order, t)
 	return t
@@ -264,7 +264,7 @@ func (p *goParser) finish() *Results {
 			continue
 		}
 		t.done = true
-		t.result.Status = TestFail
+		t.result.Status = Fail
 		note := truncMark + "no result reported: the output ended before the test finished]\n"
 		if p.pkgs[t.result.Package].ended {
 			note = truncMark + "no result reported: the test binary exited before the test finished]\n"
@@ -272,7 +272,7 @@ func (p *goParser) finish() *Results {
 		p.fail(t, note)
 	}
 	res := p.res
-	res.Tests = make([]TestResult, len(p.order))
+	res.Tests = make([]Test, len(p.order))
 	for i, t := range p.order {
 		res.Tests[i] = t.result
 	}

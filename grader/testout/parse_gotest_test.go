@@ -65,8 +65,8 @@ func checkGolden(t *testing.T, input string, res *Results) {
 }
 
 // find returns the reports of the named test.
-func find(res *Results, name string) []TestResult {
-	var out []TestResult
+func find(res *Results, name string) []Test {
+	var out []Test
 	for _, r := range res.Tests {
 		if r.Name == name {
 			out = append(out, r)
@@ -76,7 +76,7 @@ func find(res *Results, name string) []TestResult {
 }
 
 // wantStatus checks that name was reported exactly once with status.
-func wantStatus(t *testing.T, res *Results, name string, status TestStatus) TestResult {
+func wantStatus(t *testing.T, res *Results, name string, status Status) Test {
 	t.Helper()
 	got := find(res, name)
 	if len(got) != 1 {
@@ -88,35 +88,35 @@ func wantStatus(t *testing.T, res *Results, name string, status TestStatus) Test
 	return got[0]
 }
 
-func TestParseGoTestGolden(t *testing.T) {
+func TestParseGoGolden(t *testing.T) {
 	tests := []struct {
 		input string
 		check func(t *testing.T, res *Results)
 	}{
 		{"gotest_pass_fail_skip.json", func(t *testing.T, res *Results) {
-			wantStatus(t, res, "TestAddPasses", TestPass)
-			fail := wantStatus(t, res, "TestAddFails", TestFail)
+			wantStatus(t, res, "TestAddPasses", Pass)
+			fail := wantStatus(t, res, "TestAddFails", Fail)
 			if !strings.Contains(fail.Output, "Add(2, 2) = 4, want 5") || !strings.Contains(fail.Output, "computing 2+2") {
 				t.Errorf("TestAddFails output lacks its log: %q", fail.Output)
 			}
 			if strings.Contains(fail.Output, "=== RUN") {
 				t.Errorf("framing kept in output: %q", fail.Output)
 			}
-			wantStatus(t, res, "TestSkipped", TestSkip)
-			wantStatus(t, res, "TestTable/zero", TestPass)
-			wantStatus(t, res, "TestTable/with_space", TestPass)
-			wantStatus(t, res, "TestTable/negative", TestFail)
-			parent := wantStatus(t, res, "TestTable", TestFail)
+			wantStatus(t, res, "TestSkipped", Skip)
+			wantStatus(t, res, "TestTable/zero", Pass)
+			wantStatus(t, res, "TestTable/with_space", Pass)
+			wantStatus(t, res, "TestTable/negative", Fail)
+			parent := wantStatus(t, res, "TestTable", Fail)
 			if !strings.Contains(parent.Output, "got -2, want -3") {
 				t.Errorf("parent output lacks the failed subtest's: %q", parent.Output)
 			}
-			wantStatus(t, res, "TestParallel/group/a", TestPass)
-			wantStatus(t, res, "TestParallel/group/b", TestSkip)
-			wantStatus(t, res, "TestPrintsForgedFraming", TestPass)
+			wantStatus(t, res, "TestParallel/group/a", Pass)
+			wantStatus(t, res, "TestParallel/group/b", Skip)
+			wantStatus(t, res, "TestPrintsForgedFraming", Pass)
 			if len(find(res, "TestHidden")) != 0 {
 				t.Error("framing printed by a test became a test")
 			}
-			if tt := wantStatus(t, res, "TestTakesTime", TestPass); tt.Elapsed != 50*time.Millisecond {
+			if tt := wantStatus(t, res, "TestTakesTime", Pass); tt.Elapsed != 50*time.Millisecond {
 				t.Errorf("elapsed %v, want 50ms", tt.Elapsed)
 			}
 			if res.BuildFailed || res.Incomplete {
@@ -148,10 +148,10 @@ func TestParseGoTestGolden(t *testing.T) {
 			}
 		}},
 		{"gotest_panic.json", func(t *testing.T, res *Results) {
-			wantStatus(t, res, "TestBefore", TestPass)
-			wantStatus(t, res, "TestPanics/ok", TestPass)
-			wantStatus(t, res, "TestPanics/boom", TestFail)
-			p := wantStatus(t, res, "TestPanics", TestFail)
+			wantStatus(t, res, "TestBefore", Pass)
+			wantStatus(t, res, "TestPanics/ok", Pass)
+			wantStatus(t, res, "TestPanics/boom", Fail)
+			p := wantStatus(t, res, "TestPanics", Fail)
 			if !strings.Contains(p.Output, "index out of range") {
 				t.Errorf("panic missing from output: %q", p.Output)
 			}
@@ -163,12 +163,12 @@ func TestParseGoTestGolden(t *testing.T) {
 			}
 		}},
 		{"gotest_goroutine_panic.json", func(t *testing.T, res *Results) {
-			wantStatus(t, res, "TestFine", TestPass)
-			sub := wantStatus(t, res, "TestBackground/sub", TestFail)
+			wantStatus(t, res, "TestFine", Pass)
+			sub := wantStatus(t, res, "TestBackground/sub", Fail)
 			if !strings.Contains(sub.Output, "nil pointer dereference") || !strings.Contains(sub.Output, "test binary exited") {
 				t.Errorf("unfinished subtest output: %q", sub.Output)
 			}
-			parent := wantStatus(t, res, "TestBackground", TestFail)
+			parent := wantStatus(t, res, "TestBackground", Fail)
 			if !strings.Contains(parent.Output, "nil pointer dereference") {
 				t.Errorf("parent lacks its subtest's output: %q", parent.Output)
 			}
@@ -177,8 +177,8 @@ func TestParseGoTestGolden(t *testing.T) {
 			}
 		}},
 		{"gotest_exit0.json", func(t *testing.T, res *Results) {
-			wantStatus(t, res, "TestFirst", TestPass)
-			e := wantStatus(t, res, "TestExits", TestFail)
+			wantStatus(t, res, "TestFirst", Pass)
+			e := wantStatus(t, res, "TestExits", Fail)
 			if !strings.Contains(e.Output, "unexpected call to os.Exit(0)") {
 				t.Errorf("output: %q", e.Output)
 			}
@@ -187,8 +187,8 @@ func TestParseGoTestGolden(t *testing.T) {
 			}
 		}},
 		{"gotest_killed.json", func(t *testing.T, res *Results) {
-			wantStatus(t, res, "TestQuick", TestPass)
-			s := wantStatus(t, res, "TestSlow", TestFail)
+			wantStatus(t, res, "TestQuick", Pass)
+			s := wantStatus(t, res, "TestSlow", Fail)
 			if !strings.Contains(s.Output, "waiting") || !strings.Contains(s.Output, "output ended") {
 				t.Errorf("output: %q", s.Output)
 			}
@@ -200,8 +200,8 @@ func TestParseGoTestGolden(t *testing.T) {
 			if !res.BuildFailed || res.Incomplete {
 				t.Errorf("BuildFailed %v, Incomplete %v", res.BuildFailed, res.Incomplete)
 			}
-			wantStatus(t, res, "TestAddPasses", TestPass)
-			wantStatus(t, res, "TestPanics", TestFail)
+			wantStatus(t, res, "TestAddPasses", Pass)
+			wantStatus(t, res, "TestPanics", Fail)
 			pkgs := map[string]bool{}
 			for _, r := range res.Tests {
 				pkgs[r.Package] = true
@@ -211,15 +211,15 @@ func TestParseGoTestGolden(t *testing.T) {
 			}
 		}},
 		{"gotest_long_lines.json.gz", func(t *testing.T, res *Results) {
-			f := wantStatus(t, res, "TestLongLogFails", TestFail)
+			f := wantStatus(t, res, "TestLongLogFails", Fail)
 			if len(f.Output) > MaxTestOutput || !utf8.ValidString(f.Output) {
 				t.Errorf("output is %d bytes (cap %d), valid UTF-8 %v", len(f.Output), MaxTestOutput, utf8.ValidString(f.Output))
 			}
 			if !strings.Contains(f.Output, "head xxx") || !strings.Contains(f.Output, "failed after a long line") || !strings.Contains(f.Output, "bytes cut]") {
 				t.Errorf("output lost its head, tail or cut marker: %q", f.Output)
 			}
-			wantStatus(t, res, "TestMiBLinePasses", TestPass)
-			wantStatus(t, res, "TestAfterLong", TestPass)
+			wantStatus(t, res, "TestMiBLinePasses", Pass)
+			wantStatus(t, res, "TestAfterLong", Pass)
 		}},
 		{"gotest_gomod_stderr.json", func(t *testing.T, res *Results) {
 			if !res.BuildFailed || !res.Incomplete {
@@ -231,7 +231,7 @@ func TestParseGoTestGolden(t *testing.T) {
 		}},
 	}
 	run := func(t *testing.T, input string, check func(*testing.T, *Results)) {
-		res, err := ParseGoTest(bytes.NewReader(readInput(t, input)))
+		res, err := ParseGo(bytes.NewReader(readInput(t, input)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,7 +249,7 @@ func ev(action, test, output string) string {
 	return string(b) + "\n"
 }
 
-func TestParseGoTestStreams(t *testing.T) {
+func TestParseGoStreams(t *testing.T) {
 	huge := strings.Repeat("z", 10<<20)
 	tests := []struct {
 		name  string
@@ -262,7 +262,7 @@ func TestParseGoTestStreams(t *testing.T) {
 				ev("output", "TestA", "start "+strings.Repeat("a", 70<<10)+" end\n") +
 				ev("fail", "TestA", "") + ev("fail", "", ""),
 			check: func(t *testing.T, res *Results) {
-				a := wantStatus(t, res, "TestA", TestFail)
+				a := wantStatus(t, res, "TestA", Fail)
 				if !strings.HasPrefix(a.Output, "start aaa") || !strings.HasSuffix(a.Output, "aaa end\n") || len(a.Output) > MaxTestOutput {
 					t.Errorf("output of %d bytes: %.80q...", len(a.Output), a.Output)
 				}
@@ -273,8 +273,8 @@ func TestParseGoTestStreams(t *testing.T) {
 			input: ev("start", "", "") + ev("run", "TestA", "") + ev("output", "TestA", huge) +
 				ev("fail", "TestA", "") + ev("run", "TestB", "") + ev("pass", "TestB", "") + ev("fail", "", ""),
 			check: func(t *testing.T, res *Results) {
-				wantStatus(t, res, "TestA", TestFail)
-				wantStatus(t, res, "TestB", TestPass)
+				wantStatus(t, res, "TestA", Fail)
+				wantStatus(t, res, "TestB", Pass)
 				if res.Incomplete {
 					t.Error("Incomplete")
 				}
@@ -284,7 +284,7 @@ func TestParseGoTestStreams(t *testing.T) {
 			name:  "10 MiB text line without newline at the end",
 			input: ev("start", "", "") + ev("run", "TestA", "") + ev("pass", "TestA", "") + ev("pass", "", "") + huge,
 			check: func(t *testing.T, res *Results) {
-				wantStatus(t, res, "TestA", TestPass)
+				wantStatus(t, res, "TestA", Pass)
 				if res.BuildOutput != "" {
 					t.Errorf("BuildOutput %.80q", res.BuildOutput)
 				}
@@ -294,7 +294,7 @@ func TestParseGoTestStreams(t *testing.T) {
 			name:  "CRLF line endings",
 			input: strings.ReplaceAll(ev("start", "", "")+ev("run", "TestA", "")+ev("pass", "TestA", "")+ev("pass", "", ""), "\n", "\r\n"),
 			check: func(t *testing.T, res *Results) {
-				wantStatus(t, res, "TestA", TestPass)
+				wantStatus(t, res, "TestA", Pass)
 				if res.Incomplete {
 					t.Error("Incomplete")
 				}
@@ -306,7 +306,7 @@ func TestParseGoTestStreams(t *testing.T) {
 				ev("run", "TestHidden", "") + ev("fail", "TestHidden", "") + ev("fail", "", ""),
 			check: func(t *testing.T, res *Results) {
 				got := find(res, "TestHidden")
-				if len(got) != 2 || got[0].Status != TestPass || got[1].Status != TestFail {
+				if len(got) != 2 || got[0].Status != Pass || got[1].Status != Fail {
 					t.Errorf("reports %+v, want a pass then a fail", got)
 				}
 			},
@@ -360,17 +360,17 @@ func TestParseGoTestStreams(t *testing.T) {
 				`{"Action":"pass","Package":"p","Test":"TestHuge","Elapsed":1e300}` + "\n" +
 				`{"Action":"pass","Package":"p","Elapsed":0.5}` + "\n",
 			check: func(t *testing.T, res *Results) {
-				if e := wantStatus(t, res, "TestNeg", TestPass).Elapsed; e != 0 {
+				if e := wantStatus(t, res, "TestNeg", Pass).Elapsed; e != 0 {
 					t.Errorf("negative elapsed became %v", e)
 				}
-				if e := wantStatus(t, res, "TestHuge", TestPass).Elapsed; e <= 0 || e > 300*time.Hour {
+				if e := wantStatus(t, res, "TestHuge", Pass).Elapsed; e <= 0 || e > 300*time.Hour {
 					t.Errorf("huge elapsed became %v", e)
 				}
 			},
 		},
 	}
 	run := func(t *testing.T, input string, check func(*testing.T, *Results)) {
-		res, err := ParseGoTest(strings.NewReader(input))
+		res, err := ParseGo(strings.NewReader(input))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -381,14 +381,14 @@ func TestParseGoTestStreams(t *testing.T) {
 	}
 }
 
-func TestParseGoTestReadError(t *testing.T) {
-	_, err := ParseGoTest(io.MultiReader(strings.NewReader(ev("start", "", "")), iotest.ErrReader(io.ErrClosedPipe)))
+func TestParseGoReadError(t *testing.T) {
+	_, err := ParseGo(io.MultiReader(strings.NewReader(ev("start", "", "")), iotest.ErrReader(io.ErrClosedPipe)))
 	if err == nil || !strings.Contains(err.Error(), "read go test output") {
 		t.Fatalf("err = %v, want a wrapped read error", err)
 	}
 }
 
-func TestParseGoTestFirstError(t *testing.T) {
+func TestParseGoFirstError(t *testing.T) {
 	tests := []struct {
 		name, output, want string
 	}{
@@ -418,7 +418,7 @@ func TestParseGoTestFirstError(t *testing.T) {
 	}
 }
 
-func TestParseGoTestOutputCaps(t *testing.T) {
+func TestParseGoOutputCaps(t *testing.T) {
 	tests := []struct {
 		name   string
 		writes []string

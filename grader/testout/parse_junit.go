@@ -24,7 +24,7 @@ var errEndOfInput = errors.New("end of input")
 
 // junitCase is the test case being read.
 type junitCase struct {
-	result TestResult
+	result Test
 	out    *capBuf
 }
 
@@ -69,7 +69,7 @@ func ParseJUnit(r io.Reader) (*Results, error) {
 			if depth > 0 || !sawRoot {
 				res.Incomplete = true
 				if tc != nil {
-					tc.result.Status = TestFail
+					tc.result.Status = Fail
 					tc.out.WriteString("\n" + truncMark + "no result reported: the output ended before the test finished]\n")
 					tc.result.Output = tc.out.String()
 					res.Tests = append(res.Tests, tc.result)
@@ -102,16 +102,16 @@ func ParseJUnit(r io.Reader) (*Results, error) {
 				if tc.result.Package == "" && len(suites) > 0 {
 					tc.result.Package = suites[len(suites)-1]
 				}
-				tc.result.Status = TestPass
+				tc.result.Status = Pass
 				tc.result.Elapsed = parseSeconds(attr(t, "time"))
 			case tc == nil || text != nil:
 				// Outside a test case, or nested in a text element.
 			case name == "failure" || name == "error":
-				tc.result.Status = TestFail
+				tc.result.Status = Fail
 				text, message, inResult = newCapBuf(MaxTestOutput), attr(t, "message"), true
 			case name == "skipped":
-				if tc.result.Status != TestFail {
-					tc.result.Status = TestSkip
+				if tc.result.Status != Fail {
+					tc.result.Status = Skip
 				}
 			case name == "system-out" || name == "system-err":
 				text, message, inResult = newCapBuf(MaxTestOutput), "", false
@@ -134,7 +134,7 @@ func ParseJUnit(r io.Reader) (*Results, error) {
 				}
 				text = nil
 			case name == "testcase" && tc != nil && text == nil:
-				if tc.result.Status == TestFail {
+				if tc.result.Status == Fail {
 					tc.result.Output = strings.TrimSuffix(tc.out.String(), "\n")
 				}
 				res.Tests = append(res.Tests, tc.result)

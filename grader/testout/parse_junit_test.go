@@ -22,23 +22,23 @@ import (
 // declaration order within a file.
 var nodeCases = []struct {
 	name   string
-	status TestStatus
+	status Status
 }{
-	{"broken.test.mjs", TestFail},
-	{"exits.test.mjs", TestFail},
-	{"renders the empty state", TestPass},
-	{"counts widgets", TestFail},
-	{"needs a browser", TestSkip},
-	{"dark mode", TestSkip},
-	{"WidgetList > sorts by name", TestPass},
-	{`WidgetList > filtering > keeps <Mesh> & "Kuma" 'quoted'`, TestFail},
-	{"WidgetList > filtering > skipped inside", TestSkip},
-	{"designs", TestFail},
-	{"designs > create", TestPass},
-	{"designs > delete", TestFail},
-	{"with a failing hook", TestFail},
-	{"with a failing hook > never runs", TestFail},
-	{"emoji ✓ and ünïcode", TestPass},
+	{"broken.test.mjs", Fail},
+	{"exits.test.mjs", Fail},
+	{"renders the empty state", Pass},
+	{"counts widgets", Fail},
+	{"needs a browser", Skip},
+	{"dark mode", Skip},
+	{"WidgetList > sorts by name", Pass},
+	{`WidgetList > filtering > keeps <Mesh> & "Kuma" 'quoted'`, Fail},
+	{"WidgetList > filtering > skipped inside", Skip},
+	{"designs", Fail},
+	{"designs > create", Pass},
+	{"designs > delete", Fail},
+	{"with a failing hook", Fail},
+	{"with a failing hook > never runs", Fail},
+	{"emoji ✓ and ünïcode", Pass},
 }
 
 // checkNodeCases checks what the reporter wrote for testdata/results/js.
@@ -51,7 +51,7 @@ func checkNodeCases(t *testing.T, res *Results) {
 		t.Fatalf("%d test cases, want %d: %+v", len(res.Tests), len(nodeCases), res.Tests)
 	}
 	tests := slices.Clone(res.Tests)
-	slices.SortStableFunc(tests, func(a, b TestResult) int { return strings.Compare(a.Package, b.Package) })
+	slices.SortStableFunc(tests, func(a, b Test) int { return strings.Compare(a.Package, b.Package) })
 	for i, want := range nodeCases {
 		got := tests[i]
 		if got.Name != want.name || got.Status != want.status {
@@ -60,7 +60,7 @@ func checkNodeCases(t *testing.T, res *Results) {
 		if !strings.HasSuffix(got.Package, ".test.mjs") {
 			t.Errorf("case %q: classname %q, want its file", got.Name, got.Package)
 		}
-		if got.Status == TestFail && got.Output == "" {
+		if got.Status == Fail && got.Output == "" {
 			t.Errorf("case %q failed without output", got.Name)
 		}
 	}
@@ -86,44 +86,44 @@ func TestParseJUnitGolden(t *testing.T) {
 		{"node18.xml", checkNodeCases},
 		{"node20.xml", checkNodeCases},
 		{"node_killed.xml", func(t *testing.T, res *Results) {
-			wantStatus(t, res, "first", TestPass)
-			wantStatus(t, res, "second", TestPass)
+			wantStatus(t, res, "first", Pass)
+			wantStatus(t, res, "second", Pass)
 			if len(res.Tests) != 2 || !res.Incomplete {
 				t.Errorf("%d tests, Incomplete %v; want the 2 that finished before the kill, Incomplete", len(res.Tests), res.Incomplete)
 			}
 		}},
 		{"vitest.xml", func(t *testing.T, res *Results) {
-			wantStatus(t, res, "MeshMap > renders one node per service", TestPass)
-			z := wantStatus(t, res, "MeshMap > zoom > clamps to the minimum", TestFail)
+			wantStatus(t, res, "MeshMap > renders one node per service", Pass)
+			z := wantStatus(t, res, "MeshMap > zoom > clamps to the minimum", Fail)
 			if z.Package != "ui/components/MeshMap.test.tsx" || z.Elapsed != 12500*time.Microsecond {
 				t.Errorf("package %q, elapsed %v", z.Package, z.Elapsed)
 			}
 			if strings.Count(z.Output, "expected 0.1 to be 0.25") != 1 {
 				t.Errorf("message not shown exactly once: %q", z.Output)
 			}
-			wantStatus(t, res, "MeshMap > exports a PNG", TestSkip)
-			if l := wantStatus(t, res, "MeshMap > logs its layout", TestPass); l.Output != "" {
+			wantStatus(t, res, "MeshMap > exports a PNG", Skip)
+			if l := wantStatus(t, res, "MeshMap > logs its layout", Pass); l.Output != "" {
 				t.Errorf("passing test kept output %q", l.Output)
 			}
-			wantStatus(t, res, `MeshMap > handles <Kuma> & "Istio"`, TestPass)
-			wantStatus(t, res, "ui/utils/broken.test.ts", TestFail)
-			wantStatus(t, res, "formatBytes", TestPass)
+			wantStatus(t, res, `MeshMap > handles <Kuma> & "Istio"`, Pass)
+			wantStatus(t, res, "ui/utils/broken.test.ts", Fail)
+			wantStatus(t, res, "formatBytes", Pass)
 		}},
 		{"jest.xml", func(t *testing.T, res *Results) {
-			wantStatus(t, res, "ConnectionWizard validates the URL", TestPass)
-			f := wantStatus(t, res, "ConnectionWizard rejects an empty token", TestFail)
+			wantStatus(t, res, "ConnectionWizard validates the URL", Pass)
+			f := wantStatus(t, res, "ConnectionWizard rejects an empty token", Fail)
 			if !strings.Contains(f.Output, "Expected: false") {
 				t.Errorf("output %q", f.Output)
 			}
-			wantStatus(t, res, "ConnectionWizard is pending", TestSkip)
-			if c := wantStatus(t, res, "ConnectionWizard prints a coloured diff", TestPass); c.Elapsed != 1003500*time.Millisecond {
+			wantStatus(t, res, "ConnectionWizard is pending", Skip)
+			if c := wantStatus(t, res, "ConnectionWizard prints a coloured diff", Pass); c.Elapsed != 1003500*time.Millisecond {
 				t.Errorf("elapsed %v, want 1003.5s", c.Elapsed)
 			}
-			s := wantStatus(t, res, "Settings saves the theme", TestFail)
+			s := wantStatus(t, res, "Settings saves the theme", Fail)
 			if !strings.HasPrefix(s.Output, "Error: expect(received).toEqual(expected)\n") {
 				t.Errorf("colour sequences not dropped: %q", s.Output)
 			}
-			b := wantStatus(t, res, "ui/components/Broken.test.js", TestFail)
+			b := wantStatus(t, res, "ui/components/Broken.test.js", Fail)
 			if b.Package != "Test suite failed to run" || !strings.Contains(b.Output, "Cannot find module") {
 				t.Errorf("package %q, output %q", b.Package, b.Output)
 			}
@@ -153,10 +153,10 @@ func TestParseJUnitDocuments(t *testing.T) {
 			name:  "root testsuite, nested suites, no classname",
 			input: `<testsuite name="outer"><testsuite name="inner"><testcase name="a"/></testsuite><testcase name="b" time="x"/></testsuite>`,
 			check: func(t *testing.T, res *Results) {
-				if a := wantStatus(t, res, "a", TestPass); a.Package != "inner" {
+				if a := wantStatus(t, res, "a", Pass); a.Package != "inner" {
 					t.Errorf("a: package %q, want inner", a.Package)
 				}
-				if b := wantStatus(t, res, "b", TestPass); b.Package != "outer" || b.Elapsed != 0 {
+				if b := wantStatus(t, res, "b", Pass); b.Package != "outer" || b.Elapsed != 0 {
 					t.Errorf("b: package %q, elapsed %v", b.Package, b.Elapsed)
 				}
 			},
@@ -166,11 +166,11 @@ func TestParseJUnitDocuments(t *testing.T) {
 			input: `<testsuites><testsuite name="s"><testcase name="e"><error message="boom" type="TypeError"><![CDATA[TypeError: boom <raw>]]></error>` +
 				`<system-err>stderr line</system-err></testcase><testcase name="f"><skipped/><failure message="late"/></testcase></testsuite></testsuites>`,
 			check: func(t *testing.T, res *Results) {
-				e := wantStatus(t, res, "e", TestFail)
+				e := wantStatus(t, res, "e", Fail)
 				if e.Output != "TypeError: boom <raw>\nstderr line" {
 					t.Errorf("output %q", e.Output)
 				}
-				if f := wantStatus(t, res, "f", TestFail); f.Output != "late" {
+				if f := wantStatus(t, res, "f", Fail); f.Output != "late" {
 					t.Errorf("message-only failure: output %q", f.Output)
 				}
 			},
@@ -179,7 +179,7 @@ func TestParseJUnitDocuments(t *testing.T) {
 			name:  "control characters, raw and as references, and invalid UTF-8",
 			input: "<testsuites><testsuite name=\"s\"><testcase name=\"c\x01\"><failure>a\x00b&#1;c&#x1b;d&#xFFFE;e&#65;\xff\x1b[1;31mred\x1b[0m</failure></testcase></testsuite></testsuites>",
 			check: func(t *testing.T, res *Results) {
-				c := wantStatus(t, res, "c\uFFFD", TestFail)
+				c := wantStatus(t, res, "c\uFFFD", Fail)
 				if c.Output != "a\uFFFDb\uFFFDc\uFFFDd\uFFFDeA\uFFFDred" {
 					t.Errorf("output %q", c.Output)
 				}
@@ -189,8 +189,8 @@ func TestParseJUnitDocuments(t *testing.T) {
 			name:  "truncated document keeps what came before",
 			input: `<?xml version="1.0"?><testsuites><testsuite name="s"><testcase name="done"/><testcase name="cut"><failure message="m">partial te`,
 			check: func(t *testing.T, res *Results) {
-				wantStatus(t, res, "done", TestPass)
-				if c := wantStatus(t, res, "cut", TestFail); !strings.Contains(c.Output, "output ended") {
+				wantStatus(t, res, "done", Pass)
+				if c := wantStatus(t, res, "cut", Fail); !strings.Contains(c.Output, "output ended") {
 					t.Errorf("output %q", c.Output)
 				}
 				if !res.Incomplete {
@@ -211,7 +211,7 @@ func TestParseJUnitDocuments(t *testing.T) {
 			name:  "text after the root is ignored",
 			input: "<testsuites><testsuite name=\"s\"><testcase name=\"a\"/></testsuite></testsuites>\n<<<not xml",
 			check: func(t *testing.T, res *Results) {
-				wantStatus(t, res, "a", TestPass)
+				wantStatus(t, res, "a", Pass)
 				if res.Incomplete {
 					t.Error("Incomplete set")
 				}
@@ -221,7 +221,7 @@ func TestParseJUnitDocuments(t *testing.T) {
 			name:  "HTML entities and a declared charset",
 			input: `<?xml version="1.0" encoding="ISO-8859-1"?><testsuite name="s"><testcase name="a&nbsp;b"/></testsuite>`,
 			check: func(t *testing.T, res *Results) {
-				wantStatus(t, res, "a\u00a0b", TestPass)
+				wantStatus(t, res, "a\u00a0b", Pass)
 			},
 		},
 		{
@@ -266,7 +266,7 @@ func TestParseJUnitBounds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := wantStatus(t, res, "big", TestFail)
+		b := wantStatus(t, res, "big", Fail)
 		if len(b.Output) > MaxTestOutput || !strings.Contains(b.Output, "bytes cut]") {
 			t.Errorf("output of %d bytes: %.80q", len(b.Output), b.Output)
 		}

@@ -8,24 +8,24 @@ import (
 	"unicode/utf8"
 )
 
-// TestStatus is one test's outcome as its runner reported it.
-type TestStatus string
+// Status is one test's outcome as its runner reported it.
+type Status string
 
 // The test statuses a runner reports.
 const (
-	TestPass TestStatus = "pass"
-	TestFail TestStatus = "fail"
-	TestSkip TestStatus = "skip"
+	Pass Status = "pass"
+	Fail Status = "fail"
+	Skip Status = "skip"
 )
 
-// TestResult is one test's reported outcome.
-type TestResult struct {
+// Test is one test's reported outcome.
+type Test struct {
 	// Package is the Go import path, or the JUnit classname (else suite name).
 	Package string `json:"package,omitempty"`
 	// Name is the test as its runner names it: "TestX", "TestX/sub", or the
 	// JS test name ("describe > it").
-	Name   string     `json:"name"`
-	Status TestStatus `json:"status"`
+	Name   string `json:"name"`
+	Status Status `json:"status"`
 	// Elapsed is the test's own duration as reported.
 	Elapsed time.Duration `json:"elapsed_ns"`
 	// Output is kept for failed tests only, capped at MaxTestOutput bytes
@@ -36,7 +36,7 @@ type TestResult struct {
 // Results is what one runner invocation reported.
 type Results struct {
 	// Tests holds every reported test in the order it started.
-	Tests []TestResult
+	Tests []Test
 	// BuildFailed says a package did not build or could not be set up
 	// (go: build-fail events, "[build failed]", FailedBuild).
 	BuildFailed bool
@@ -50,7 +50,7 @@ type Results struct {
 
 // Caps on what Results keeps of untrusted output.
 const (
-	// MaxTestOutput caps TestResult.Output.
+	// MaxTestOutput caps Test.Output.
 	MaxTestOutput = 4 << 10
 	// MaxBuildOutput caps Results.BuildOutput.
 	MaxBuildOutput = 8 << 10
