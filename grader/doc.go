@@ -4,10 +4,11 @@
 // objects (with the task's hidden files and the base's protected files laid
 // over it), runs the hidden tests through a sandbox.Runner (a Docker
 // sandbox in production), parses `go test -json` or JUnit XML from the
-// captured output, scores each task and summarises the exams.
+// captured output (with package testout), scores each task and summarises
+// the exams.
 //
 // The flow is one-directional: Fetch → Snapshot.WriteTar → Runner.Run →
-// ParseGoTest/ParseJUnit → Score → Summarize → Report.
+// testout.ParseGo/ParseJUnit → Score → Summarize → Report.
 //
 // A candidate's failure (failing tests, code that does not build, a timeout
 // or an OOM kill) is data in a TaskResult. A grader failure (Docker down, a
