@@ -261,6 +261,45 @@ func (c *canary) check(res *testout.Results, exits []sandbox.Exit) string {
 	return ""
 }
 
+// whole says why the stream of a run may not hold every result its tests
+// reported although the check tests attested it ("" when nothing says
+// so). The exit status tells only whether some test failed, not which:
+// output that lost a failure (cut out of the capture, hidden from the go
+// command's parser) and that reports another one instead, made up, would
+// agree with it.
+func (c *canary) whole(t *tasks.Task, res *testout.Results, truncated bool) string {
+	if truncated {
+		return "the tests printed more output than the grader keeps, so results may have been cut out of it"
+	}
+	if t.Runner == tasks.RunnerJS {
+		return ""
+	}
+	if res.StrayFraming {
+		return "a result line reached the go command's parser as plain output (output written without a newline hid it)"
+	}
+	asked := map[string]bool{}
+	for _, n := range append(append([]string{}, t.Tests...), c.Names...) {
+		top, _, _ := strings.Cut(n, "/")
+		asked[top] = true
+	}
+	passed := map[string]bool{} // package + "\x00" + name of every pass
+	for _, r := range res.Tests {
+		if top, _, _ := strings.Cut(r.Name, "/"); !asked[top] {
+			return fmt.Sprintf("the output reports test %s, which the run did not ask for", top)
+		}
+		if r.Status == testout.Pass {
+			passed[r.Package+"\x00"+r.Name] = true
+		}
+	}
+	for _, r := range res.Tests {
+		// A failed subtest fails its parent.
+		if i := strings.LastIndexByte(r.Name, '/'); i > 0 && r.Status == testout.Fail && passed[r.Package+"\x00"+r.Name[:i]] {
+			return fmt.Sprintf("the output reports %s failed under %s, which passed", r.Name, r.Name[:i])
+		}
+	}
+	return ""
+}
+
 // strip removes the canaries and their subtests from res, so they appear
 // nowhere in scores or reports.
 func (c *canary) strip(res *testout.Results) {

@@ -161,3 +161,44 @@ func TestOnlyPasses(t *testing.T) {
 		}
 	}
 }
+
+func TestCanaryWhole(t *testing.T) {
+	c := &canary{Names: []string{"TestZz0"}, Dirs: []string{"a"}, Token: "secret"}
+	task := &tasks.Task{Runner: tasks.RunnerGo, Tests: []string{"TestA", "TestB/sub"}}
+	r := func(name string, s testout.Status) testout.Test {
+		return testout.Test{Package: "p", Name: name, Status: s}
+	}
+	intact := []testout.Test{
+		r("TestA", testout.Fail), r("TestA/x", testout.Fail), r("TestB", testout.Pass), r("TestB/sub", testout.Pass),
+		r("TestZz0", testout.Pass), r("TestZz0/secret", testout.Pass),
+	}
+	for _, tc := range []struct {
+		name      string
+		tests     []testout.Test
+		stray     bool
+		truncated bool
+		runner    tasks.Runner
+		want      string // in the reason; "" for none
+	}{
+		{name: "intact", tests: intact},
+		{name: "output cut", tests: intact, truncated: true, want: "more output than the grader keeps"},
+		{name: "output cut in JavaScript", tests: intact, truncated: true, runner: tasks.RunnerJS, want: "more output than the grader keeps"},
+		{name: "result line as output", tests: intact, stray: true, want: "as plain output"},
+		{name: "result line as output in JavaScript", tests: intact, stray: true, runner: tasks.RunnerJS},
+		{name: "a test not asked for", tests: append(slices.Clone(intact), r("TestJunk", testout.Fail)), want: "test TestJunk, which the run did not ask for"},
+		{name: "a subtest not asked for", tests: append(slices.Clone(intact), r("TestJunk/x", testout.Fail)), want: "test TestJunk, which"},
+		{name: "failed subtest of a passed test", tests: append(slices.Clone(intact), r("TestB/junk", testout.Fail)), want: "TestB/junk failed under TestB, which passed"},
+		{name: "failed subtest of the check test", tests: append(slices.Clone(intact), r("TestZz0/junk", testout.Fail)), want: "failed under TestZz0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			task := *task
+			if tc.runner != "" {
+				task.Runner = tc.runner
+			}
+			got := c.whole(&task, &testout.Results{Tests: tc.tests, StrayFraming: tc.stray}, tc.truncated)
+			if (got == "") != (tc.want == "") || !strings.Contains(got, tc.want) {
+				t.Errorf("whole = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -442,8 +442,12 @@ func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *Snapshot, ov 
 	attested := c.attested(parsed)
 	if attested {
 		// The output is the tests' own; it must also agree with how
-		// the test processes ended.
-		if why := c.check(parsed, res.Exits); why != "" {
+		// the test processes ended, and hold every result they reported.
+		why := c.check(parsed, res.Exits)
+		if why == "" {
+			why = c.whole(t, parsed, res.StdoutTruncated)
+		}
+		if why != "" {
 			attested = false
 			o.Mismatch = why
 		}

@@ -138,6 +138,9 @@ func (p *goParser) line(b []byte) {
 			}
 		}
 	case "output":
+		if strings.IndexByte(ev.Output, 0x16) >= 0 {
+			p.res.StrayFraming = true
+		}
 		if ev.Test == "" {
 			p.pkg(ev.Package)
 			if isBuildFailLine(ev.Output) {

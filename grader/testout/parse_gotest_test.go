@@ -312,6 +312,16 @@ func TestParseGoStreams(t *testing.T) {
 			},
 		},
 		{
+			name: "a result line passed on as output is noted",
+			input: ev("start", "", "") + ev("run", "TestA", "") + ev("output", "TestA", strings.Repeat("-", 4096)) +
+				ev("output", "TestA", "\x16--- FAIL: TestA (0.00s)\n") + ev("fail", "", ""),
+			check: func(t *testing.T, res *Results) {
+				if !res.StrayFraming {
+					t.Error("StrayFraming not set")
+				}
+			},
+		},
+		{
 			name: "compiler output outside JSON",
 			input: "# example.com/p\n" +
 				"p/x.go:3:9: cannot use s (variable of type string) as int value in return statement\n" +

@@ -46,6 +46,13 @@ type Results struct {
 	// Incomplete says the stream ended without its closing events (a crash,
 	// a kill, a truncated capture, or no output at all).
 	Incomplete bool
+	// StrayFraming says a line the test binary framed for the go command's
+	// parser (test2json: it starts with ^V) came through as plain output.
+	// test2json reads lines of at most 4096 bytes and passes the rest of a
+	// longer one on as output, up to and including the line that ends it:
+	// output written without a newline right before a result line hides
+	// that result. A test never does that on its own.
+	StrayFraming bool `json:",omitempty"`
 }
 
 // Caps on what Results keeps of untrusted output.
