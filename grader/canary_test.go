@@ -202,3 +202,29 @@ func TestCanaryWhole(t *testing.T) {
 		})
 	}
 }
+
+func TestCanaryLate(t *testing.T) {
+	c := &canary{Names: []string{"TestZz0"}, Dirs: []string{"a"}, Token: "secret"}
+	r := func(pkg, name string, n int) testout.Test {
+		return testout.Test{Package: pkg, Name: name, Status: testout.Pass, Rank: n}
+	}
+	intact := []testout.Test{r("p", "TestA", 1), r("p", "TestZz0/secret", 2), r("p", "TestZz0", 3)}
+	for _, tc := range []struct {
+		name  string
+		tests []testout.Test
+		want  string
+	}{
+		{"check test last", intact, ""},
+		{"a result after the check test", append(slices.Clone(intact), r("p", "TestB", 4)), "TestB reported its result after"},
+		{"a test that never reported", append(slices.Clone(intact), r("p", "TestB", 0)), ""},
+		{"another package after the check test", append(slices.Clone(intact), r("q", "TestB", 4)), ""},
+		{"not ranked (JUnit)", []testout.Test{r("p", "TestZz0", 0), r("p", "TestB", 0)}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := c.late(&testout.Results{Tests: tc.tests})
+			if (got == "") != (tc.want == "") || !strings.Contains(got, tc.want) {
+				t.Errorf("late = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

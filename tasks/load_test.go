@@ -153,6 +153,7 @@ func TestLoadBad(t *testing.T) {
 		{"hidden-missing", []where{{T + "task.yaml", "hidden"}}},
 		{"hidden-unlisted", []where{{T + "hidden/server/handlers/extra_test.go", ""}}},
 		{"test-not-declared", []where{{T + "task.yaml", "tests"}}},
+		{"hidden-parallel", []where{{T + "hidden/server/handlers/health_hidden_test.go", ""}}},
 		{"js-test-not-quoted", []where{{T + "task.yaml", "tests"}}},
 		{"points-zero", []where{{T + "task.yaml", "points"}}},
 		{"points-negative", []where{{T + "task.yaml", "points"}}},

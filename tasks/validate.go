@@ -357,12 +357,42 @@ func (c *taskCheck) hidden(s *taskSpec, t *Task) {
 			for _, d := range f.Decls {
 				if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv == nil {
 					c.decls[fn.Name.Name] = true
+					if t := callsParallel(fn); t != "" {
+						c.fl.probs.add(hiddenRel+"/"+h.Path, "", "%s calls %s.Parallel(): a top-level hidden test must not be parallel, it would run after the grader's check test; call t.Parallel in its subtests only", fn.Name.Name, t)
+					}
 				}
 			}
 			c.covered(s.Packages, h.Path)
 		}
 	}
 	c.complete = complete
+}
+
+// callsParallel returns the name of fn's parameter when fn is a test
+// whose own body (not a subtest's function) calls Parallel on it, else "".
+func callsParallel(fn *ast.FuncDecl) string {
+	params := fn.Type.Params.List
+	if !strings.HasPrefix(fn.Name.Name, "Test") || fn.Body == nil || len(params) != 1 || len(params[0].Names) != 1 {
+		return ""
+	}
+	t := params[0].Names[0].Name
+	found := false
+	ast.Inspect(fn.Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			return false // a subtest's body, or a function called later
+		case *ast.CallExpr:
+			if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Parallel" {
+				id, ok := ast.Unparen(sel.X).(*ast.Ident)
+				found = ok && id.Name == t
+			}
+		}
+		return !found
+	})
+	if !found {
+		return ""
+	}
+	return t
 }
 
 // covered reports a Go hidden file whose folder no package pattern

@@ -50,6 +50,7 @@ type goParser struct {
 	pkgs     map[string]*goPackage
 	build    headBuf
 	keepNext bool // a kept non-JSON line may continue on tab-indented lines
+	results  int  // test results read so far
 }
 
 // goPackage is one package's state while the stream is read.
@@ -167,6 +168,8 @@ func (p *goParser) line(b []byte) {
 			t = p.newTest(ev.Package, ev.Test)
 		}
 		t.done = true
+		p.results++
+		t.result.Rank = p.results
 		t.result.Status = Status(ev.Action)
 		t.result.Elapsed = seconds(ev.Elapsed)
 		if ev.Action == "fail" {

@@ -322,6 +322,17 @@ func TestParseGoStreams(t *testing.T) {
 			},
 		},
 		{
+			name: "results are ranked in the order they came",
+			input: ev("start", "", "") + ev("run", "TestA", "") + ev("run", "TestB", "") + ev("pass", "TestB", "") +
+				ev("output", "TestA", "plain output\n") + ev("fail", "TestA", "") + ev("run", "TestC", "") + ev("fail", "", ""),
+			check: func(t *testing.T, res *Results) {
+				a, b, c := find(res, "TestA"), find(res, "TestB"), find(res, "TestC")
+				if a[0].Rank != 2 || b[0].Rank != 1 || c[0].Rank != 0 || res.StrayFraming {
+					t.Errorf("ranks %d %d %d (want 2 1 0), StrayFraming %v", a[0].Rank, b[0].Rank, c[0].Rank, res.StrayFraming)
+				}
+			},
+		},
+		{
 			name: "compiler output outside JSON",
 			input: "# example.com/p\n" +
 				"p/x.go:3:9: cannot use s (variable of type string) as int value in return statement\n" +

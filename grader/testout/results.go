@@ -31,6 +31,10 @@ type Test struct {
 	// Output is kept for failed tests only, capped at MaxTestOutput bytes
 	// (the head and the tail, with a marker where the middle was cut).
 	Output string `json:"output,omitempty"`
+	// Rank is the rank of the event that gave the result, counting the
+	// results of the stream from 1; 0 when the parser does not rank them
+	// (JUnit) or no result came. It is not written out.
+	Rank int `json:"-"`
 }
 
 // Results is what one runner invocation reported.
