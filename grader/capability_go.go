@@ -104,9 +104,9 @@ func analyseGoDir(imp types.Importer, files []goFile) map[string][]Capability {
 			Defs:  map[*ast.Ident]types.Object{},
 		}
 		conf := types.Config{Importer: imp, Error: func(error) {}, FakeImportC: true}
-		_, _ = conf.Check(pkgName, fset, afs, info) // errors are expected: see the file comment
+		pkg, _ := conf.Check(pkgName, fset, afs, info) // errors are expected: see the file comment
 		for _, af := range afs {
-			a := &goAnalysis{fset: fset, info: info, file: af, test: strings.HasSuffix(names[af], "_test.go")}
+			a := &goAnalysis{fset: fset, info: info, pkg: pkg, file: af, test: strings.HasSuffix(names[af], "_test.go"), sels: map[*ast.Ident]bool{}}
 			a.run()
 			out[names[af]] = a.caps
 		}
@@ -118,7 +118,11 @@ func analyseGoDir(imp types.Importer, files []goFile) map[string][]Capability {
 type goAnalysis struct {
 	fset *token.FileSet
 	info *types.Info
+	pkg  *types.Package // the package the file belongs to
 	file *ast.File
+	// sels are the selected names of the selector expressions seen (the
+	// Exit of os.Exit), which are not names of their own.
+	sels map[*ast.Ident]bool
 	test bool // a _test.go file
 	caps []Capability
 	// testingImported says the file imports "testing".
@@ -274,6 +278,9 @@ func (a *goAnalysis) isConversionOrBuiltin(call *ast.CallExpr) bool {
 func (a *goAnalysis) calleeName(fun ast.Expr) string {
 	switch f := ast.Unparen(fun).(type) {
 	case *ast.Ident:
+		if q := a.dotted(f); q != "" {
+			return q
+		}
 		return f.Name
 	case *ast.SelectorExpr:
 		if q := a.qualified(f); q != "" {
@@ -298,21 +305,42 @@ func (a *goAnalysis) qualified(sel *ast.SelectorExpr) string {
 	return pn.Imported().Path() + "." + sel.Sel.Name
 }
 
+// dotted returns "pkgpath.Name" when id names another package's
+// package-level object without a package name, as a dot import allows,
+// else "". The selected name of a selector expression is not one.
+func (a *goAnalysis) dotted(id *ast.Ident) string {
+	obj := a.info.Uses[id]
+	if obj == nil || a.sels[id] || obj.Pkg() == nil || obj.Pkg() == a.pkg || obj.Parent() != obj.Pkg().Scope() {
+		return ""
+	}
+	return obj.Pkg().Path() + "." + obj.Name()
+}
+
+// named returns "pkgpath.Name" when e names another package's
+// package-level object, with the package's name or through a dot import,
+// else "".
+func (a *goAnalysis) named(e ast.Expr) string {
+	switch e := ast.Unparen(e).(type) {
+	case *ast.SelectorExpr:
+		return a.qualified(e)
+	case *ast.Ident:
+		return a.dotted(e)
+	}
+	return ""
+}
+
 // visit flags uses of capabilities anywhere in the file.
 func (a *goAnalysis) visit(n ast.Node) bool {
 	switch n := n.(type) {
 	case *ast.SelectorExpr:
-		q := a.qualified(n)
-		if c, ok := goCapabilityUses[q]; ok {
-			a.add(c.kind, n.Pos(), c.detail)
-		}
-		if strings.HasPrefix(q, "reflect.") && a.testingImported {
-			a.add(CapFramework, n.Pos(), "uses reflect in a file that uses the testing package")
-		}
+		a.sels[n.Sel] = true
+		a.use(n, a.qualified(n))
 		// os.Stdout.Close() and the like.
-		if inner, ok := ast.Unparen(n.X).(*ast.SelectorExpr); ok && stdStreams[a.qualified(inner)] && streamMethods[n.Sel.Name] {
-			a.add(CapStdio, n.Pos(), "calls "+a.qualified(inner)+"."+n.Sel.Name)
+		if inner := a.named(n.X); stdStreams[inner] && streamMethods[n.Sel.Name] {
+			a.add(CapStdio, n.Pos(), "calls "+inner+"."+n.Sel.Name)
 		}
+	case *ast.Ident:
+		a.use(n, a.dotted(n)) // Exit(0) after import . "os"
 	case *ast.AssignStmt:
 		for _, lhs := range n.Lhs {
 			a.assigned(lhs)
@@ -338,6 +366,16 @@ func (a *goAnalysis) visit(n ast.Node) bool {
 	return true
 }
 
+// use flags the use of the standard object named q ("pkgpath.Name") at n.
+func (a *goAnalysis) use(n ast.Node, q string) {
+	if c, ok := goCapabilityUses[q]; ok {
+		a.add(c.kind, n.Pos(), c.detail)
+	}
+	if strings.HasPrefix(q, "reflect.") && a.testingImported {
+		a.add(CapFramework, n.Pos(), "uses reflect in a file that uses the testing package")
+	}
+}
+
 // assigned flags writes to the standard streams and to os.Args.
 func (a *goAnalysis) assigned(e ast.Expr) {
 	for {
@@ -351,8 +389,8 @@ func (a *goAnalysis) assigned(e ast.Expr) {
 		case *ast.SliceExpr:
 			e = x.X
 			continue
-		case *ast.SelectorExpr:
-			q := a.qualified(x)
+		case *ast.SelectorExpr, *ast.Ident:
+			q := a.named(x)
 			switch {
 			case stdStreams[q]:
 				a.add(CapStdio, x.Pos(), "writes "+q+" itself")

@@ -55,7 +55,17 @@ var p = a + b + "1/fd/1"`, "", []string{"4 stdio names /proc in a string"}},
 		{"exit", `import "os"
 func F() { os.Exit(0) }`, "", []string{"4 exit calls os.Exit"}},
 		{"dot import", `import . "os"
-func F() { Exit(0) }`, "", nil},
+func F() { Exit(0) }`, "", []string{"4 exit calls os.Exit"}},
+		{"streams through a dot import", `import . "os"
+func F(w *File) { Stdout = w; *Stderr = *w; Stdin.Close(); NewFile(1, "x"); Args[0] = "y" }`, "", []string{
+			"4 stdio writes os.Stdout itself", "4 stdio writes os.Stderr itself", "4 stdio calls os.Stdin.Close",
+			"4 stdio calls os.NewFile", "4 test-framework writes os.Args"}},
+		{"a dot import's harmless names", `import . "os"
+func F() ([]byte, error) { Stdout.WriteString("x"); return ReadFile(Args[0]) }`, "", nil},
+		{"a local name that shadows a dot import", `import . "os"
+func F() { Exit := func(int) {}; Exit(0); var Stdout int; Stdout = 1; _ = Stdout; _ = Getpid }`, "", nil},
+		{"a package var initialised through a dot import", `import . "errors"
+var e = New("x")`, "", nil},
 		{"syscall, unsafe, exec, linkname", `import (
 	"os/exec"
 	"syscall"
