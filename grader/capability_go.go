@@ -160,6 +160,8 @@ var goCapabilityImports = map[string]struct{ kind, detail string }{
 	"C":       {CapUnsafe, "uses cgo (import \"C\")"},
 	"plugin":  {CapUnsafe, "imports plugin"},
 	"os/exec": {CapExec, "imports os/exec"},
+	// Its Handler runs a program for each request it serves.
+	"net/http/cgi": {CapExec, "imports net/http/cgi (runs programs)"},
 }
 
 // stdStreams are the standard streams' variables.

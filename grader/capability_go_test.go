@@ -74,6 +74,8 @@ var e = New("x")`, "", nil},
 //go:linkname x runtime.x
 var x int
 func F() { syscall.Getpid(); exec.Command("true") }`, "", []string{"4 exec imports os/exec", "5 unsafe-code imports syscall", "6 unsafe-code imports unsafe", "8 unsafe-code go:linkname directive"}},
+		{"cgi runs programs", `import "net/http/cgi"
+var h = cgi.Handler{Path: "/bin/sh"}`, "", []string{"3 exec imports net/http/cgi (runs programs)"}},
 		{"flags and os.Args", `import ("flag"; "os")
 func F() { flag.Set("test.run", "x"); os.Args[1] = "y"; os.Args = nil }`, "", []string{"4 test-framework calls flag.Set", "4 test-framework writes os.Args", "4 test-framework writes os.Args"}},
 		{"testing outside a test file", `import "testing"
