@@ -150,6 +150,9 @@ var goCapabilityUses = map[string]struct{ kind, detail string }{
 	"testing.MainStart":            {CapFramework, "calls testing.MainStart"},
 	"testing.Init":                 {CapFramework, "calls testing.Init"},
 	"testing.RunTests":             {CapFramework, "calls testing.RunTests"},
+	"testing.Main":                 {CapFramework, "calls testing.Main"},
+	"testing.RunBenchmarks":        {CapFramework, "calls testing.RunBenchmarks"},
+	"testing.RunExamples":          {CapFramework, "calls testing.RunExamples"},
 	"testing.RegisterCover":        {CapFramework, "calls testing.RegisterCover"},
 }
 

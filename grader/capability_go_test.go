@@ -82,6 +82,8 @@ func F() { flag.Set("test.run", "x"); os.Args[1] = "y"; os.Args = nil }`, "", []
 var _ = testing.Short`, "", []string{"3 test-framework imports testing outside a test file"}},
 		{"reflection in a test file", "//test\n" + `import ("reflect"; "testing")
 func TestMain(m *testing.M) { reflect.ValueOf(m) }`, "", []string{"4 test-framework TestMain function", "4 test-framework uses reflect in a file that uses the testing package"}},
+		{"a test run of its own", "//test\n" + `import "testing"
+func TestA(t *testing.T) { testing.Main(nil, nil, nil, nil) }`, "", []string{"4 test-framework calls testing.Main"}},
 		{"does not parse", "func {", "", []string{"3 unsafe-code file does not parse, so it was not analysed"}},
 	}
 	for _, tt := range tests {
