@@ -289,7 +289,11 @@ func run(cmd *exec.Cmd) (code int, sig string, err error) {
 // HOME as the sandbox user. The private section comes first and must end
 // with its marker, so no entry of the workspace can land in privateDir.
 func unpack(r io.Reader) error {
-	tr := tar.NewReader(bufio.NewReaderSize(r, 256<<10))
+	// archive/tar reads whole blocks and never past the entry it
+	// returns, so once the marker's header is read, br holds the
+	// workspace tar from its first byte.
+	br := bufio.NewReaderSize(r, 256<<10)
+	tr := tar.NewReader(br)
 	for {
 		h, err := tr.Next()
 		if err != nil {
@@ -319,9 +323,9 @@ func unpack(r io.Reader) error {
 	if out, err := home.CombinedOutput(); err != nil {
 		return fmt.Errorf("create HOME: %v: %s", err, strings.TrimSpace(string(out)))
 	}
-	// The rest of the stream is the workspace: re-written for tar, which
-	// drops leading "/", refuses ".." and keeps no owner or mode. It runs
-	// as the workspace's owner, not the sandbox user.
+	// The rest of the stream is the workspace, passed as it is to tar,
+	// which drops leading "/", refuses ".." and keeps no owner or mode.
+	// It runs as the workspace's owner, not the sandbox user.
 	cmd := uidCommand(ownerID, "/bin/sh", "-c", `exec tar -x -f - -C `+workDir+` --no-same-owner --no-same-permissions`)
 	var msg strings.Builder
 	cmd.Stderr = &limited{w: &msg, n: 4 << 10}
@@ -332,24 +336,7 @@ func unpack(r io.Reader) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("unpack workspace into %s: %v", workDir, err)
 	}
-	tw := tar.NewWriter(in)
-	copyErr := func() error {
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				return tw.Close()
-			}
-			if err != nil {
-				return err
-			}
-			if err := tw.WriteHeader(h); err != nil {
-				return err
-			}
-			if _, err := io.Copy(tw, tr); err != nil {
-				return err
-			}
-		}
-	}()
+	_, copyErr := io.Copy(in, br)
 	in.Close()
 	waitErr := cmd.Wait()
 	if waitErr != nil {
