@@ -251,23 +251,16 @@ func computeReach(cand *Snapshot, modulePath string, bank *tasks.Bank) *reach {
 		switch t.Runner {
 		case tasks.RunnerGo:
 			roots := goRootDirs(cand, t.Packages)
-			seen := map[string]bool{}
-			var queue []string
+			var starts []string
 			for d := range roots {
 				readDir(d)
-				queue = append(queue, d)
-				queue = append(queue, goTestImportsOf[d]...)
+				// The tested folders' test files are built too.
+				starts = append(append(starts, d), goTestImportsOf[d]...)
 			}
-			for len(queue) > 0 && len(seen) < maxReachFiles {
-				d := queue[0]
-				queue = queue[1:]
-				if seen[d] {
-					continue
-				}
-				seen[d] = true
+			seen := reachFrom(starts, func(d string) []string {
 				readDir(d)
-				queue = append(queue, goImportsOf[d]...)
-			}
+				return goImportsOf[d]
+			})
 			rc.goDirs[t.ID], rc.goRoots[t.ID] = seen, roots
 		case tasks.RunnerJS:
 			rc.jsFiles[t.ID] = jsReach(cand, t)
@@ -326,28 +319,39 @@ func walkDirs(s *Snapshot, root string, f func(string)) {
 // files, and every file they import, transitively, by relative path or
 // from a node_modules folder of the tree.
 func jsReach(s *Snapshot, t *tasks.Task) map[string]bool {
-	seen := map[string]bool{}
-	var queue []string
+	var starts []string
 	for _, h := range t.Hidden {
 		if hasExt(h.Path, jsExts) {
-			queue = append(queue, h.Path)
+			starts = append(starts, h.Path)
 		}
 	}
-	for len(queue) > 0 && len(seen) < maxReachFiles {
-		f := queue[0]
-		queue = queue[1:]
-		if seen[f] {
-			continue
-		}
-		seen[f] = true
+	return reachFrom(starts, func(f string) []string {
 		src := hiddenOr(t, f, s)
 		if src == nil {
-			continue
+			return nil
 		}
 		specs, _ := jsImports(f, src)
+		var next []string
 		for _, spec := range specs {
-			queue = append(queue, resolveJS(s, path.Dir(f), spec)...)
+			next = append(next, resolveJS(s, path.Dir(f), spec)...)
 		}
+		return next
+	})
+}
+
+// reachFrom returns starts and everything next leads to from them,
+// transitively, up to maxReachFiles nodes.
+func reachFrom(starts []string, next func(string) []string) map[string]bool {
+	seen := map[string]bool{}
+	queue := starts
+	for len(queue) > 0 && len(seen) < maxReachFiles {
+		n := queue[0]
+		queue = queue[1:]
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		queue = append(queue, next(n)...)
 	}
 	return seen
 }
