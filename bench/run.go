@@ -17,6 +17,8 @@ import (
 
 	"github.com/cmcgrader/cmcgrader/grader"
 	"github.com/cmcgrader/cmcgrader/grader/gittest"
+	"github.com/cmcgrader/cmcgrader/grader/repo"
+	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/sandbox/docker"
 	"github.com/cmcgrader/cmcgrader/tasks"
@@ -230,12 +232,12 @@ func tail(s string, n int) string {
 }
 
 // readReport reads a JSON report.
-func readReport(path string) (*grader.Report, error) {
+func readReport(path string) (*report.Report, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var rep grader.Report
+	var rep report.Report
 	if err := json.Unmarshal(b, &rep); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -254,7 +256,7 @@ func checkReport(path string, n int) error {
 		return fmt.Errorf("%s: %d tasks, want %d", path, len(rep.Tasks), n)
 	}
 	for _, t := range rep.Tasks {
-		if t.Status != grader.Passed {
+		if t.Status != report.Passed {
 			return fmt.Errorf("%s: task %s %s: %s", path, t.ID, t.Status, t.Reason)
 		}
 		if t.Hold != nil {
@@ -332,11 +334,11 @@ func hostLimit(ctx context.Context, cfg Config, in Input, bank *tasks.Bank, work
 // measureFetch times the fetch of the fork's branch with an up-to-date
 // upstream mirror, against git clone --depth 1 --single-branch.
 func measureFetch(ctx context.Context, cfg Config, f *Figures, in Input, upURL, forkURL, work string) error {
-	cache, err := grader.OpenFetchCache(filepath.Join(work, "fetchcache"))
+	cache, err := repo.OpenFetchCache(filepath.Join(work, "fetchcache"))
 	if err != nil {
 		return err
 	}
-	mirror, err := cache.Update(ctx, cfg.Log, grader.FetchOptions{URL: upURL})
+	mirror, err := cache.Update(ctx, cfg.Log, repo.FetchOptions{URL: upURL})
 	if err != nil {
 		return err
 	}
@@ -344,7 +346,7 @@ func measureFetch(ctx context.Context, cfg Config, f *Figures, in Input, upURL, 
 	var cached, clone []time.Duration
 	for i := range cfg.FetchRuns {
 		start := time.Now()
-		s, err := grader.Fetch(ctx, cfg.Log, grader.FetchOptions{URL: forkURL, Branch: in.Branch, Upstream: mirror})
+		s, err := repo.Fetch(ctx, cfg.Log, repo.FetchOptions{URL: forkURL, Branch: in.Branch, Upstream: mirror})
 		if err != nil {
 			return err
 		}

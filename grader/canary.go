@@ -343,16 +343,3 @@ func (c *canary) is(name string) bool {
 	}
 	return false
 }
-
-// with returns a copy of ov whose hidden files also hold files.
-func (ov Overlay) with(files map[string][]byte) Overlay {
-	hidden := make(map[string][]byte, len(ov.Hidden)+len(files))
-	for p, d := range ov.Hidden {
-		hidden[p] = d
-	}
-	for p, d := range files {
-		hidden[p] = d
-	}
-	ov.Hidden = hidden
-	return ov
-}

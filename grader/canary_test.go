@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/grader/testout"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
@@ -128,16 +129,16 @@ func TestScoreUnfinishedAndForged(t *testing.T) {
 	task := &tasks.Task{ID: "t", Points: 4, Scoring: tasks.Partial, Tests: []string{"TestA", "TestB"}}
 	res := &testout.Results{Tests: []testout.Test{{Name: "TestA", Status: testout.Pass}, {Name: "TestB", Status: testout.Pass}}}
 
-	tr := Score(task, Outcome{Results: res})
-	if tr.Status != Passed || tr.Points != 4 {
+	tr := report.Score(task, report.Outcome{Results: res})
+	if tr.Status != report.Passed || tr.Points != 4 {
 		t.Fatalf("attested run: %s %g", tr.Status, tr.Points)
 	}
-	tr = Score(task, Outcome{Results: res, Unfinished: true})
-	if tr.Status != Failed || tr.Points != 0 || tr.Forged || !strings.Contains(tr.Reason, "did not confirm the run") {
+	tr = report.Score(task, report.Outcome{Results: res, Unfinished: true})
+	if tr.Status != report.Failed || tr.Points != 0 || tr.Forged || !strings.Contains(tr.Reason, "did not confirm the run") {
 		t.Errorf("unfinished run: %s %g forged=%v %q", tr.Status, tr.Points, tr.Forged, tr.Reason)
 	}
-	tr = Score(task, Outcome{Results: res, Unfinished: true, Forged: true})
-	if tr.Status != Failed || tr.Points != 0 || !tr.Forged || !strings.Contains(tr.Reason, "forged") {
+	tr = report.Score(task, report.Outcome{Results: res, Unfinished: true, Forged: true})
+	if tr.Status != report.Failed || tr.Points != 0 || !tr.Forged || !strings.Contains(tr.Reason, "forged") {
 		t.Errorf("forged run: %s %g forged=%v %q", tr.Status, tr.Points, tr.Forged, tr.Reason)
 	}
 	if res.Tests[0].Status != testout.Pass {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cmcgrader/cmcgrader/grader/repo"
+	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
@@ -99,8 +101,8 @@ func mergeTasks(ts []*tasks.Task) *tasks.Task {
 // sandbox, compiled once; when that run does not finish cleanly (it does
 // not build, is killed, or is not attested), each task runs alone, so one
 // task can never cost another its points.
-func (g *Grader) gradeUnit(ctx context.Context, ts []*tasks.Task, cand, base *Snapshot, img sandbox.Image) []TaskResult {
-	out := make([]TaskResult, len(ts))
+func (g *Grader) gradeUnit(ctx context.Context, ts []*tasks.Task, cand, base *repo.Snapshot, img sandbox.Image) []report.TaskResult {
+	out := make([]report.TaskResult, len(ts))
 	if len(ts) == 1 {
 		out[0] = g.gradeTask(ctx, ts[0], cand, base, img)
 		out[0].Path = PathAlone
@@ -118,10 +120,10 @@ func (g *Grader) gradeUnit(ctx context.Context, ts []*tasks.Task, cand, base *Sn
 		return out
 	}
 	for i, t := range ts {
-		tr := Score(t, o)
+		tr := report.Score(t, o)
 		tr.Attempts, tr.Path = 1, PathCombined
 		log.WithFields(logrus.Fields{"task": t.ID, "status": tr.Status, "points": tr.Points, "duration": tr.Duration.Round(time.Millisecond)}).Info("task graded in a combined run")
-		if g.Recheck && tr.Status == Failed && !tr.Forged {
+		if g.Recheck && tr.Status == report.Failed && !tr.Forged {
 			// The confirming run is the task's own.
 			tr = g.recheck(ctx, t, cand, base, img, tr)
 		}
@@ -135,10 +137,10 @@ type errNotClean string
 
 func (e errNotClean) Error() string { return string(e) }
 
-func (g *Grader) runMerged(ctx context.Context, m *tasks.Task, cand, base *Snapshot, img sandbox.Image) (Outcome, error) {
+func (g *Grader) runMerged(ctx context.Context, m *tasks.Task, cand, base *repo.Snapshot, img sandbox.Image) (report.Outcome, error) {
 	ov, err := overlayFor(m, base)
 	if err != nil {
-		return Outcome{}, err
+		return report.Outcome{}, err
 	}
 	o, err := g.runTask(ctx, m, cand, ov, img)
 	switch {

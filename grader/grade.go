@@ -14,6 +14,9 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cmcgrader/cmcgrader/grader/repo"
+	"github.com/cmcgrader/cmcgrader/grader/report"
+	"github.com/cmcgrader/cmcgrader/grader/tamper"
 	"github.com/cmcgrader/cmcgrader/grader/testout"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
@@ -26,7 +29,7 @@ type Progress interface {
 	// the image), which can take a while.
 	Phase(msg string)
 	TaskStarted(t *tasks.Task)
-	TaskDone(r TaskResult)
+	TaskDone(r report.TaskResult)
 }
 
 // JUnitReporter is where the grading image keeps the Node test reporter.
@@ -51,10 +54,10 @@ type Grader struct {
 	// Jobs bounds how many tasks run at once; zero means 1.
 	Jobs int
 	// Fetch bounds fetches (size, time); URL and ref fields are ignored.
-	Fetch FetchOptions
+	Fetch repo.FetchOptions
 	// Cache, if set, keeps a mirror of the base repository on disk, so
 	// that a candidate's fetch transfers only what the fork added.
-	Cache *FetchCache
+	Cache *repo.FetchCache
 	// Progress, if set, is told when tasks start and end.
 	Progress Progress
 	// Toolchain, if set, is asked the image's Go and Node versions for
@@ -84,7 +87,7 @@ var ErrSubmission = errors.New("submission")
 // Grade fetches the submission and the base, prepares the image and grades
 // every task of the bank. An error means grading could not be done; a
 // candidate's failures are data in the report.
-func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*Report, error) {
+func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*report.Report, error) {
 	now := g.Now
 	if now == nil {
 		now = time.Now
@@ -105,7 +108,7 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 	fo.Upstream = mirror
 	g.phase("fetching the submission")
 	g.Log.WithField("repo", sub.Repo).Info("fetching submission")
-	cand, err := Fetch(ctx, g.Log, fo)
+	cand, err := repo.Fetch(ctx, g.Log, fo)
 	if err != nil {
 		return nil, submissionFetchError("fetch submission", err)
 	}
@@ -129,20 +132,20 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 	}
 	g.phase("fetching the base " + baseRef)
 	g.Log.WithFields(logrus.Fields{"repo": baseRepo, "ref": baseRef}).Info("fetching base")
-	base, err := fetchBase(ctx, g.Log, bo, mirror)
+	base, err := repo.FetchBase(ctx, g.Log, bo, mirror)
 	if err != nil {
 		return nil, submissionFetchError("fetch base "+baseRef+" of the bank", err)
 	}
 	defer base.Close()
 	// The whole workspace is checked once, so a hostile tree is rejected
 	// with its reason before any sandbox starts.
-	stats, err := cand.Check(Overlay{}, TarLimits{})
+	stats, err := cand.Check(repo.Overlay{}, repo.TarLimits{})
 	if err != nil {
 		return nil, fmt.Errorf("%w: workspace of %s: %v", ErrSubmission, cand.Commit, err)
 	}
 	// Changes to tests, build files and CI are flagged for the proctor;
 	// they never change a score.
-	tamper, err := TamperReport(ctx, cand, base, bank)
+	tamper, err := tamper.Scan(ctx, cand, base, bank)
 	if err != nil {
 		return nil, fmt.Errorf("%w: compare %s with the base %s: %v", ErrSubmission, cand.Commit, base.Commit, err)
 	}
@@ -166,30 +169,30 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("grading interrupted: %w", err)
 	}
-	rep := &Report{
-		Version:       ReportVersion,
+	rep := &report.Report{
+		Version:       report.ReportVersion,
 		GraderVersion: g.Version,
 		Repository:    sub.Repo,
 		Branch:        sub.Branch,
 		Commit:        cand.Commit,
 		Tree:          cand.Tree,
-		Base:          BaseInfo{Repository: baseRepo, Ref: baseRef, Commit: base.Commit},
-		Bank:          BankInfo{Name: bank.Name, Digest: bank.Digest},
+		Base:          report.BaseInfo{Repository: baseRepo, Ref: baseRef, Commit: base.Commit},
+		Bank:          report.BankInfo{Name: bank.Name, Digest: bank.Digest},
 		Image:         img,
 		StartedAt:     started.UTC(),
 		Tasks:         results,
 	}
 	for _, r := range results {
 		if r.Forged {
-			rep.Tampering = append(rep.Tampering, TamperFlag{Kind: TamperForgedResults, Task: r.ID, Detail: r.Reason})
+			rep.Tampering = append(rep.Tampering, report.TamperFlag{Kind: report.TamperForgedResults, Task: r.ID, Detail: r.Reason})
 		}
 	}
 	rep.Tampering = append(tamper, rep.Tampering...)
 	if rep.Tampering == nil {
-		rep.Tampering = []TamperFlag{} // an empty list in JSON, not null
+		rep.Tampering = []report.TamperFlag{} // an empty list in JSON, not null
 	}
-	applyHolds(results, tamper)
-	rep.Summary = Summarize(bank, results)
+	report.ApplyHolds(results, tamper)
+	rep.Summary = report.Summarize(bank, results)
 	rep.Receipt = g.receipt(rep, bank, cand, <-versions)
 	rep.FinishedAt = now().UTC()
 	return rep, nil
@@ -199,7 +202,7 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 // opposed to the network or the grader) also wrap ErrSubmission.
 func submissionFetchError(what string, err error) error {
 	err = fmt.Errorf("%s: %w", what, err)
-	for _, e := range []error{ErrBadURL, ErrBadRef, ErrUnknownBranch, ErrCommitNotFound, ErrTooLarge} {
+	for _, e := range []error{repo.ErrBadURL, repo.ErrBadRef, repo.ErrUnknownBranch, repo.ErrCommitNotFound, repo.ErrTooLarge} {
 		if errors.Is(err, e) {
 			return submissionError{err}
 		}
@@ -235,9 +238,9 @@ func isFullSHA(s string) bool {
 
 // gradeTasks runs every task, at most g.Jobs at once, and returns the
 // results in bank order.
-func (g *Grader) gradeTasks(ctx context.Context, bank *tasks.Bank, cand, base *Snapshot, img sandbox.Image, stats WorkspaceStats) []TaskResult {
+func (g *Grader) gradeTasks(ctx context.Context, bank *tasks.Bank, cand, base *repo.Snapshot, img sandbox.Image, stats repo.WorkspaceStats) []report.TaskResult {
 	jobs := max(g.Jobs, 1)
-	results := make([]TaskResult, len(bank.Tasks))
+	results := make([]report.TaskResult, len(bank.Tasks))
 	sem := make(chan struct{}, jobs)
 	var wg sync.WaitGroup
 	for _, unit := range groupTasks(bank.Tasks) {
@@ -275,8 +278,8 @@ func (g *Grader) gradeTasks(ctx context.Context, bank *tasks.Bank, cand, base *S
 	return results
 }
 
-func workspaceInfo(s WorkspaceStats) *WorkspaceInfo {
-	wi := &WorkspaceInfo{Files: s.Files, Bytes: s.Bytes}
+func workspaceInfo(s repo.WorkspaceStats) *report.WorkspaceInfo {
+	wi := &report.WorkspaceInfo{Files: s.Files, Bytes: s.Bytes}
 	for _, sk := range s.Skipped {
 		wi.Skipped = append(wi.Skipped, sk.String())
 	}
@@ -286,7 +289,7 @@ func workspaceInfo(s WorkspaceStats) *WorkspaceInfo {
 
 // gradeTask runs one task, retrying once when the grader (not the
 // candidate) failed.
-func (g *Grader) gradeTask(ctx context.Context, t *tasks.Task, cand, base *Snapshot, img sandbox.Image) TaskResult {
+func (g *Grader) gradeTask(ctx context.Context, t *tasks.Task, cand, base *repo.Snapshot, img sandbox.Image) report.TaskResult {
 	ov, err := overlayFor(t, base)
 	if err != nil {
 		return notGradable(t, err, 0)
@@ -296,7 +299,7 @@ func (g *Grader) gradeTask(ctx context.Context, t *tasks.Task, cand, base *Snaps
 		return notGradable(t, err, runs)
 	}
 	tr.Attempts = runs
-	if g.Recheck && tr.Status == Failed && !tr.Forged {
+	if g.Recheck && tr.Status == report.Failed && !tr.Forged {
 		tr = g.recheck(ctx, t, cand, base, img, tr)
 	}
 	return tr
@@ -304,7 +307,7 @@ func (g *Grader) gradeTask(ctx context.Context, t *tasks.Task, cand, base *Snaps
 
 // recheck runs failed task t a second time, alone; a different result
 // marks it flaky for the proctor.
-func (g *Grader) recheck(ctx context.Context, t *tasks.Task, cand, base *Snapshot, img sandbox.Image, tr TaskResult) TaskResult {
+func (g *Grader) recheck(ctx context.Context, t *tasks.Task, cand, base *repo.Snapshot, img sandbox.Image, tr report.TaskResult) report.TaskResult {
 	log := g.Log.WithField("task", t.ID)
 	ov, err := overlayFor(t, base)
 	if err != nil {
@@ -317,7 +320,7 @@ func (g *Grader) recheck(ctx context.Context, t *tasks.Task, cand, base *Snapsho
 		log.WithError(err).Warn("could not recheck the failure; keeping the first result")
 	case !sameResult(tr, again):
 		tr.Flaky = true
-		tr.Recheck = &RecheckInfo{Status: again.Status, Points: again.Points, Reason: again.Reason}
+		tr.Recheck = &report.RecheckInfo{Status: again.Status, Points: again.Points, Reason: again.Reason}
 		tr.Reason = fmt.Sprintf("FLAKY: first run %s %g, second run %s %g; %s", tr.Status, tr.Points, again.Status, again.Points, tr.Reason)
 		log.WithFields(logrus.Fields{"first": tr.Status, "second": again.Status}).Warn("task is flaky")
 	}
@@ -327,29 +330,29 @@ func (g *Grader) recheck(ctx context.Context, t *tasks.Task, cand, base *Snapsho
 // scoreOnce runs task t and scores it, trying a second time when the
 // grader (not the candidate) failed. It returns the runs made so far,
 // counting from runs.
-func (g *Grader) scoreOnce(ctx context.Context, t *tasks.Task, cand *Snapshot, ov Overlay, img sandbox.Image, runs int) (TaskResult, int, error) {
+func (g *Grader) scoreOnce(ctx context.Context, t *tasks.Task, cand *repo.Snapshot, ov repo.Overlay, img sandbox.Image, runs int) (report.TaskResult, int, error) {
 	log := g.Log.WithField("task", t.ID)
 	var lastErr error
 	for try := 1; try <= 2; try++ {
 		if err := ctx.Err(); err != nil {
-			return TaskResult{}, runs, err
+			return report.TaskResult{}, runs, err
 		}
 		runs++
 		o, err := g.runTask(ctx, t, cand, ov, img)
 		if err == nil {
-			tr := Score(t, o)
+			tr := report.Score(t, o)
 			log.WithFields(logrus.Fields{"status": tr.Status, "points": tr.Points, "duration": tr.Duration.Round(time.Millisecond), "run": runs}).Info("task graded")
 			return tr, runs, nil
 		}
 		lastErr = err
 		log.WithError(err).WithField("run", runs).Warn("task could not be graded")
 	}
-	return TaskResult{}, runs, lastErr
+	return report.TaskResult{}, runs, lastErr
 }
 
 // sameResult reports whether two runs of a task gave the same grade, test
 // by test.
-func sameResult(a, b TaskResult) bool {
+func sameResult(a, b report.TaskResult) bool {
 	if a.Status != b.Status || a.Points != b.Points || len(a.Tests) != len(b.Tests) {
 		return false
 	}
@@ -361,17 +364,17 @@ func sameResult(a, b TaskResult) bool {
 	return true
 }
 
-func notGradable(t *tasks.Task, err error, attempts int) TaskResult {
-	return TaskResult{
+func notGradable(t *tasks.Task, err error, attempts int) report.TaskResult {
+	return report.TaskResult{
 		ID: t.ID, Exam: t.Exam, Title: t.Title, Possible: t.Points,
-		Status: NotGradable, Reason: "grader error: " + err.Error(), Attempts: attempts,
+		Status: report.NotGradable, Reason: "grader error: " + err.Error(), Attempts: attempts,
 	}
 }
 
 // overlayFor collects the task's hidden files and the protected files of
 // the base commit.
-func overlayFor(t *tasks.Task, base *Snapshot) (Overlay, error) {
-	ov := Overlay{Hidden: map[string][]byte{}, Restore: map[string][]byte{}}
+func overlayFor(t *tasks.Task, base *repo.Snapshot) (repo.Overlay, error) {
+	ov := repo.Overlay{Hidden: map[string][]byte{}, Restore: map[string][]byte{}}
 	for _, h := range t.Hidden {
 		ov.Hidden[h.Path] = h.Data
 	}
@@ -380,25 +383,25 @@ func overlayFor(t *tasks.Task, base *Snapshot) (Overlay, error) {
 		switch {
 		case err == nil:
 			ov.Restore[p] = data
-		case errors.Is(err, ErrNotExist):
+		case errors.Is(err, repo.ErrNotExist):
 			ov.Restore[p] = nil // absent in the base: absent in the workspace
 		default:
-			return Overlay{}, fmt.Errorf("read %s from base: %w", p, err)
+			return repo.Overlay{}, fmt.Errorf("read %s from base: %w", p, err)
 		}
 	}
 	return ov, nil
 }
 
 // runTask runs one task's hidden tests once. The error is the grader's.
-func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *Snapshot, ov Overlay, img sandbox.Image) (Outcome, error) {
+func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *repo.Snapshot, ov repo.Overlay, img sandbox.Image) (report.Outcome, error) {
 	c, err := newCanary(t)
 	if err != nil {
-		return Outcome{}, err
+		return report.Outcome{}, err
 	}
-	ov = ov.with(c.Files)
+	ov = ov.WithHidden(c.Files)
 	pr, pw := io.Pipe()
 	go func() {
-		_, err := cand.WriteTar(pw, ov, TarLimits{})
+		_, err := cand.WriteTar(pw, ov, repo.TarLimits{})
 		pw.CloseWithError(err)
 	}()
 	defer pr.Close()
@@ -421,7 +424,7 @@ func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *Snapshot, ov 
 	}
 	res, err := g.Runner.Run(ctx, spec)
 	if err != nil {
-		return Outcome{}, err
+		return report.Outcome{}, err
 	}
 	var parsed *testout.Results
 	switch t.Runner {
@@ -435,10 +438,10 @@ func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *Snapshot, ov 
 	default:
 		parsed, err = testout.ParseGo(strings.NewReader(string(res.Stdout)))
 		if err != nil {
-			return Outcome{}, fmt.Errorf("read test output: %w", err)
+			return report.Outcome{}, fmt.Errorf("read test output: %w", err)
 		}
 	}
-	o := Outcome{Run: res, Results: parsed}
+	o := report.Outcome{Run: res, Results: parsed}
 	attested, late := c.attested(parsed), ""
 	if attested {
 		// The output is the tests' own; it must also agree with how
@@ -537,4 +540,29 @@ func RunPattern(names []string) string {
 		}
 	}
 	return "^(" + strings.Join(top, "|") + ")$"
+}
+
+// upstream returns the mirror of the submission's base repository, brought
+// up to date, or nil when there is no cache or the base repository is the
+// candidate's own (whose objects must never reach the disk).
+func (g *Grader) upstream(ctx context.Context, bank *tasks.Bank, sub Submission) (*repo.Mirror, error) {
+	if g.Cache == nil {
+		return nil, nil
+	}
+	baseRepo := bank.Base.Repo
+	if sub.BaseRepo != "" {
+		baseRepo = sub.BaseRepo
+	}
+	if baseRepo == "" || baseRepo == sub.Repo {
+		g.Log.Info("fetch cache not used: the base repository is the candidate's")
+		return nil, nil
+	}
+	g.phase("updating the upstream mirror")
+	opts := g.Fetch
+	opts.URL = baseRepo
+	m, err := g.Cache.Update(ctx, g.Log, opts)
+	if err != nil {
+		return nil, submissionFetchError("update the mirror of the base repository", err)
+	}
+	return m, nil
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cmcgrader/cmcgrader/grader/gittest"
+	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
@@ -118,31 +120,31 @@ func testGradeBank() *tasks.Bank {
 }
 
 func TestGradeRunsAndRechecks(t *testing.T) {
-	repo := newForkRepo(t)
+	repo := gittest.NewForkRepo(t)
 	for _, tc := range []struct {
 		name     string
 		outcomes []string
 		recheck  bool
-		status   Status
+		status   report.Status
 		points   float64
 		runs     int
 		flaky    bool
 		forged   bool
-		verdict  string
+		verdict  report.Verdict
 	}{
-		{"passed", []string{"pass"}, true, Passed, 2, 1, false, false, Pass},
-		{"failed twice", []string{"fail", "fail"}, true, Failed, 0, 2, false, false, Fail},
-		{"failed without recheck", []string{"fail"}, false, Failed, 0, 1, false, false, Fail},
-		{"flaky", []string{"fail", "pass"}, true, Failed, 0, 2, true, false, Incomplete},
-		{"grader error then pass", []string{"error", "pass"}, true, Passed, 2, 2, false, false, Pass},
-		{"grader error twice", []string{"error", "error"}, true, NotGradable, 0, 2, false, false, Incomplete},
-		{"forged", []string{"forge"}, true, Failed, 0, 1, false, true, Fail},
-		{"forged with the canary, caught by the exit status", []string{"forge-exit"}, true, Failed, 0, 1, false, true, Fail},
+		{"passed", []string{"pass"}, true, report.Passed, 2, 1, false, false, report.Pass},
+		{"failed twice", []string{"fail", "fail"}, true, report.Failed, 0, 2, false, false, report.Fail},
+		{"failed without recheck", []string{"fail"}, false, report.Failed, 0, 1, false, false, report.Fail},
+		{"flaky", []string{"fail", "pass"}, true, report.Failed, 0, 2, true, false, report.Incomplete},
+		{"grader error then pass", []string{"error", "pass"}, true, report.Passed, 2, 2, false, false, report.Pass},
+		{"grader error twice", []string{"error", "error"}, true, report.NotGradable, 0, 2, false, false, report.Incomplete},
+		{"forged", []string{"forge"}, true, report.Failed, 0, 1, false, true, report.Fail},
+		{"forged with the canary, caught by the exit status", []string{"forge-exit"}, true, report.Failed, 0, 1, false, true, report.Fail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			run := &scriptedRunner{outcomes: tc.outcomes}
-			g := &Grader{Runner: run, Images: fixedImages{}, Log: testLog(t), Recheck: tc.recheck}
-			rep, err := g.Grade(context.Background(), testGradeBank(), Submission{Repo: repo.bare, Branch: "cmc", BaseRef: "main"})
+			g := &Grader{Runner: run, Images: fixedImages{}, Log: gittest.Log(t), Recheck: tc.recheck}
+			rep, err := g.Grade(context.Background(), testGradeBank(), Submission{Repo: repo.Bare, Branch: "cmc", BaseRef: "main"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,31 +159,31 @@ func TestGradeRunsAndRechecks(t *testing.T) {
 			if rep.Exams[0].Verdict != tc.verdict {
 				t.Errorf("server exam verdict %s, want %s", rep.Exams[0].Verdict, tc.verdict)
 			}
-			if tc.flaky && (tr.Recheck == nil || tr.Recheck.Status != Passed || !strings.HasPrefix(tr.Reason, "FLAKY")) {
+			if tc.flaky && (tr.Recheck == nil || tr.Recheck.Status != report.Passed || !strings.HasPrefix(tr.Reason, "FLAKY")) {
 				t.Errorf("flaky task: recheck %+v, reason %q", tr.Recheck, tr.Reason)
 			}
 			forgedFlag := false
 			for _, f := range rep.Tampering {
-				forgedFlag = forgedFlag || (f.Kind == TamperForgedResults && f.Task == "server-h")
+				forgedFlag = forgedFlag || (f.Kind == report.TamperForgedResults && f.Task == "server-h")
 			}
 			if forgedFlag != tc.forged {
 				t.Errorf("tampering = %+v, want a forged-results flag: %v", rep.Tampering, tc.forged)
 			}
-			if rep.Commit != repo.c3 || rep.Base.Commit != repo.c2 {
-				t.Errorf("report commit %s base %s, want %s and %s", rep.Commit, rep.Base.Commit, repo.c3, repo.c2)
+			if rep.Commit != repo.C3 || rep.Base.Commit != repo.C2 {
+				t.Errorf("report commit %s base %s, want %s and %s", rep.Commit, rep.Base.Commit, repo.C3, repo.C2)
 			}
 		})
 	}
 }
 
 func TestGradeSubmissionErrors(t *testing.T) {
-	repo := newForkRepo(t)
-	g := &Grader{Runner: &scriptedRunner{}, Images: fixedImages{}, Log: testLog(t)}
+	repo := gittest.NewForkRepo(t)
+	g := &Grader{Runner: &scriptedRunner{}, Images: fixedImages{}, Log: gittest.Log(t)}
 	for _, sub := range []Submission{
-		{Repo: repo.bare, Branch: "nope"},
-		{Repo: repo.bare, Commit: strings.Repeat("1", 40)},
+		{Repo: repo.Bare, Branch: "nope"},
+		{Repo: repo.Bare, Commit: strings.Repeat("1", 40)},
 		{Repo: "ftp://x/y", Branch: "main"},
-		{Repo: repo.bare},
+		{Repo: repo.Bare},
 	} {
 		_, err := g.Grade(context.Background(), testGradeBank(), sub)
 		if !errors.Is(err, ErrSubmission) {
@@ -191,7 +193,7 @@ func TestGradeSubmissionErrors(t *testing.T) {
 }
 
 func TestGradeCombined(t *testing.T) {
-	repo := newForkRepo(t)
+	repo := gittest.NewForkRepo(t)
 	bank := testGradeBank()
 	second := *bank.Tasks[0]
 	second.ID, second.Tests = "server-i", []string{"TestI"}
@@ -201,17 +203,17 @@ func TestGradeCombined(t *testing.T) {
 		name     string
 		outcomes []string
 		path     string
-		status   Status
+		status   report.Status
 		runs     int
 	}{
-		{"one compile", []string{"pass"}, PathCombined, Passed, 1},
-		{"failures rechecked alone", []string{"fail", "fail", "fail"}, PathCombined, Failed, 3},
-		{"no build: each alone", []string{"buildfail", "pass", "pass"}, PathAlone, Passed, 3},
+		{"one compile", []string{"pass"}, PathCombined, report.Passed, 1},
+		{"failures rechecked alone", []string{"fail", "fail", "fail"}, PathCombined, report.Failed, 3},
+		{"no build: each alone", []string{"buildfail", "pass", "pass"}, PathAlone, report.Passed, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			run := &scriptedRunner{outcomes: tc.outcomes}
-			g := &Grader{Runner: run, Images: fixedImages{}, Log: testLog(t), Recheck: true}
-			rep, err := g.Grade(context.Background(), bank, Submission{Repo: repo.bare, Branch: "cmc", BaseRef: "main"})
+			g := &Grader{Runner: run, Images: fixedImages{}, Log: gittest.Log(t), Recheck: true}
+			rep, err := g.Grade(context.Background(), bank, Submission{Repo: repo.Bare, Branch: "cmc", BaseRef: "main"})
 			if err != nil {
 				t.Fatal(err)
 			}

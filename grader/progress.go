@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/internal/escape"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
@@ -79,13 +80,13 @@ func (p *TerminalProgress) Close() {
 }
 
 // TaskDone implements Progress.
-func (p *TerminalProgress) TaskDone(r TaskResult) {
+func (p *TerminalProgress) TaskDone(r report.TaskResult) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.running, r.ID)
 	p.done++
 	mark := "✗"
-	if r.Status == Passed {
+	if r.Status == report.Passed {
 		mark = "✓"
 	}
 	fmt.Fprintf(p.w, "\r\033[K%s %-28s %-13s %g/%g  %s\n", mark, escape.Line(r.ID), r.Status, r.Points, r.Possible, r.Duration.Round(100*time.Millisecond))
@@ -103,5 +104,5 @@ func (p *TerminalProgress) status() {
 		ids = append(ids, fmt.Sprintf("%s (%s)", id, time.Since(start).Round(time.Second)))
 	}
 	sort.Strings(ids)
-	fmt.Fprintf(p.w, "\r\033[K[%d/%d] running: %s", p.done, p.total, oneLine(strings.Join(ids, ", "), 60))
+	fmt.Fprintf(p.w, "\r\033[K[%d/%d] running: %s", p.done, p.total, escape.OneLine(strings.Join(ids, ", "), 60))
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
@@ -15,8 +16,8 @@ func TestTerminalProgress(t *testing.T) {
 	a, b := &tasks.Task{ID: "server-health"}, &tasks.Task{ID: "ui-format-bytes"}
 	p.TaskStarted(a)
 	p.TaskStarted(b)
-	p.TaskDone(TaskResult{ID: "server-health", Status: Passed, Points: 2, Possible: 2})
-	p.TaskDone(TaskResult{ID: "ui-format-bytes", Status: TimedOut, Possible: 3})
+	p.TaskDone(report.TaskResult{ID: "server-health", Status: report.Passed, Points: 2, Possible: 2})
+	p.TaskDone(report.TaskResult{ID: "ui-format-bytes", Status: report.TimedOut, Possible: 3})
 	p.Close()
 	out := buf.String()
 	for _, want := range []string{

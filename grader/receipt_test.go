@@ -1,19 +1,13 @@
 package grader
 
 import (
-	"bytes"
 	"context"
-	"crypto/ed25519"
-	"encoding/json"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/storage/memory"
-
-	"github.com/cmcgrader/cmcgrader/grader/testout"
+	"github.com/cmcgrader/cmcgrader/grader/gittest"
+	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
@@ -24,14 +18,14 @@ func (f fakeToolchain) Versions(context.Context, sandbox.Image) (ToolVersions, e
 }
 
 func TestGradeFillsReceipt(t *testing.T) {
-	repo := newForkRepo(t)
+	repo := gittest.NewForkRepo(t)
 	bank := testGradeBank()
 	g := &Grader{
-		Runner: &scriptedRunner{outcomes: []string{"pass"}}, Images: fixedImages{}, Log: testLog(t),
+		Runner: &scriptedRunner{outcomes: []string{"pass"}}, Images: fixedImages{}, Log: gittest.Log(t),
 		Limits: sandbox.Limits{Memory: 1 << 30}, Runtime: "runsc", Recheck: true, Version: "v1.2.3",
 		Toolchain: fakeToolchain{ToolVersions{Go: "go1.26.8", Node: "v20.19.2"}},
 	}
-	rep, err := g.Grade(context.Background(), bank, Submission{Repo: repo.bare, Branch: "cmc", BaseRef: "main"})
+	rep, err := g.Grade(context.Background(), bank, Submission{Repo: repo.Bare, Branch: "cmc", BaseRef: "main"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,12 +33,12 @@ func TestGradeFillsReceipt(t *testing.T) {
 	if rc == nil {
 		t.Fatal("report has no receipt")
 	}
-	want := Receipt{
-		Repository: repo.bare, Commit: repo.c3, Tree: repo.tree3,
-		Base:  ReceiptBase{Repository: repo.bare, Ref: "main", Commit: repo.c2},
-		Bank:  ReceiptBank{Name: "b", Digest: "d", Tasks: []TaskDigest{{ID: "server-h", Digest: bank.Tasks[0].Digest(), Timeout: time.Minute}}},
-		Image: ReceiptImage{Ref: "img", ID: "sha256:img", Go: "go1.26.8", Node: "v20.19.2"},
-		Limits: ReceiptLimits{
+	want := report.Receipt{
+		Repository: repo.Bare, Commit: repo.C3, Tree: repo.Tree3,
+		Base:  report.ReceiptBase{Repository: repo.Bare, Ref: "main", Commit: repo.C2},
+		Bank:  report.ReceiptBank{Name: "b", Digest: "d", Tasks: []report.TaskDigest{{ID: "server-h", Digest: bank.Tasks[0].Digest(), Timeout: time.Minute}}},
+		Image: report.ReceiptImage{Ref: "img", ID: "sha256:img", Go: "go1.26.8", Node: "v20.19.2"},
+		Limits: report.ReceiptLimits{
 			MemoryBytes: 1 << 30, CPUs: sandbox.DefaultLimits.CPUs, Pids: sandbox.DefaultLimits.Pids,
 			WorkspaceBytes: sandbox.DefaultLimits.WorkspaceBytes, TmpBytes: sandbox.DefaultLimits.TmpBytes,
 			OutputBytes: sandbox.DefaultLimits.OutputBytes, Runtime: "runsc", Recheck: true,
@@ -53,101 +47,20 @@ func TestGradeFillsReceipt(t *testing.T) {
 	}
 	// The fetch is shallow, but the graded commit names the base as its
 	// parent.
-	want.Base.MergeBase = repo.c2
-	if rc.Base.MergeBase != repo.c2 {
-		t.Errorf("merge base %q, want %s", rc.Base.MergeBase, repo.c2)
+	want.Base.MergeBase = repo.C2
+	if rc.Base.MergeBase != repo.C2 {
+		t.Errorf("merge base %q, want %s", rc.Base.MergeBase, repo.C2)
 	}
-	if diff := receiptDiff(&want, rc); len(diff) > 0 || rc.Base.Ref != "main" || rc.Bank.Name != "b" || rc.Image.Ref != "img" {
+	if diff := want.Diff(rc); len(diff) > 0 || rc.Base.Ref != "main" || rc.Bank.Name != "b" || rc.Image.Ref != "img" {
 		t.Errorf("receipt differs from the inputs: %v\n got %+v", diff, rc)
 	}
-	sub := rc.Submission()
-	if sub != (Submission{Repo: repo.bare, Commit: repo.c3, BaseRepo: repo.bare, BaseRef: repo.c2}) {
+	sub := SubmissionOf(rc)
+	if sub != (Submission{Repo: repo.Bare, Commit: repo.C3, BaseRepo: repo.Bare, BaseRef: repo.C2}) {
 		t.Errorf("Submission() = %+v", sub)
 	}
 	if got := rc.Limits.Sandbox(); got.Memory != 1<<30 || got.Timeout != 0 || got.OutputBytes != sandbox.DefaultLimits.OutputBytes {
 		t.Errorf("Limits.Sandbox() = %+v", got)
 	}
-}
-
-func TestMergeBase(t *testing.T) {
-	repo := newForkRepo(t)
-	// A whole clone, as with a mirror of the base: the history is there.
-	store := memory.NewStorage()
-	if _, err := git.Clone(store, nil, &git.CloneOptions{URL: repo.bare, ReferenceName: "refs/heads/cmc", SingleBranch: true}); err != nil {
-		t.Fatal(err)
-	}
-	whole := &Snapshot{Commit: repo.c3, objects: store}
-	shallow, err := Fetch(context.Background(), testLog(t), FetchOptions{URL: repo.url, Branch: "cmc"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { shallow.Close() })
-	other := strings.Repeat("ab", 20)
-	for _, tc := range []struct {
-		name string
-		s    *Snapshot
-		base string
-		want string
-	}{
-		{"parent in whole history", whole, repo.c2, repo.c2},
-		{"grandparent in whole history", whole, repo.c1, repo.c1},
-		{"base is the commit", whole, repo.c3, repo.c3},
-		{"not an ancestor", whole, other, ""},
-		{"shallow: the parent is named", shallow, repo.c2, repo.c2},
-		{"shallow: grandparent not fetched", shallow, repo.c1, ""},
-		{"shallow: base is the commit", shallow, repo.c3, repo.c3},
-		{"no base", whole, "", ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.s.mergeBase(tc.base); got != tc.want {
-				t.Errorf("mergeBase(%s) = %q, want %q", tc.base, got, tc.want)
-			}
-		})
-	}
-}
-
-func TestReceiptTasks(t *testing.T) {
-	bank := testGradeBank()
-	extra := *bank.Tasks[0]
-	extra.ID = "server-i"
-	bank.Tasks = append(bank.Tasks, &extra)
-	rc := &Receipt{Bank: ReceiptBank{Name: "b", Digest: "d", Tasks: []TaskDigest{{ID: "server-i", Digest: extra.Digest()}}}}
-
-	sub, err := rc.Tasks(bank)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(sub.Tasks) != 1 || sub.Tasks[0].ID != "server-i" {
-		t.Errorf("Tasks() kept %v, want server-i only", sub.Tasks)
-	}
-
-	changed := testGradeBank()
-	changed.Digest = "e"
-	changed.Tasks[0].Hidden[0].Data = []byte("package handlers // changed\n")
-	rc2 := &Receipt{Bank: ReceiptBank{Name: "b", Digest: "d", Tasks: []TaskDigest{
-		{ID: "server-h", Digest: testGradeBank().Tasks[0].Digest()}, {ID: "gone"},
-	}}}
-	_, err = rc2.Tasks(changed)
-	if !errors.Is(err, ErrBankMismatch) {
-		t.Fatalf("changed bank: err = %v, want ErrBankMismatch", err)
-	}
-	for _, want := range []string{"gone is missing", "server-h changed", "regrade with the bank"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not say %q", err, want)
-		}
-	}
-}
-
-// fakeRunner answers every run with res and remembers the spec.
-type fakeRunner struct {
-	res  sandbox.Result
-	err  error
-	spec sandbox.Spec
-}
-
-func (f *fakeRunner) Run(_ context.Context, spec sandbox.Spec) (sandbox.Result, error) {
-	f.spec = spec
-	return f.res, f.err
 }
 
 func TestSandboxToolchain(t *testing.T) {
@@ -177,205 +90,14 @@ func TestSandboxToolchain(t *testing.T) {
 	}
 }
 
-// signedSample returns a report signed with a new key, its bytes and the
-// public key.
-func signedSample(t *testing.T) (*Report, []byte, ed25519.PublicKey) {
-	t.Helper()
-	privPEM, pubPEM, err := NewSignKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	priv, err := ParseSignKey(privPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := ParsePublicKey(pubPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep := sampleReport()
-	if err := rep.Sign(priv); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := rep.WriteJSON(&buf); err != nil {
-		t.Fatal(err)
-	}
-	return rep, buf.Bytes(), pub
+// fakeRunner answers every run with res and remembers the spec.
+type fakeRunner struct {
+	res  sandbox.Result
+	err  error
+	spec sandbox.Spec
 }
 
-func sampleReport() *Report {
-	start := time.Date(2026, 11, 26, 17, 0, 0, 123456789, time.UTC)
-	return &Report{
-		Version: ReportVersion, GraderVersion: "v0.1.0", Repository: "https://example.com/alice/meshery.git",
-		Branch: "cmc", Commit: strings.Repeat("c", 40), Tree: strings.Repeat("7", 40),
-		Base:      BaseInfo{Repository: "https://example.com/meshery/meshery.git", Ref: "main", Commit: strings.Repeat("b", 40)},
-		Bank:      BankInfo{Name: "cmc", Digest: strings.Repeat("d", 64)},
-		Image:     sandbox.Image{Ref: "cmcgrader-sandbox:go1.26.8", ID: "sha256:" + strings.Repeat("e", 64)},
-		StartedAt: start, FinishedAt: start.Add(3 * time.Minute),
-		Summary: Summary{
-			Exams:   []ExamResult{{Name: "server", Points: 1.5, Possible: 2, Percent: 75, Threshold: 70, Verdict: Pass, Tasks: 1}},
-			Overall: 15, Verdict: Fail,
-		},
-		Tasks: []TaskResult{{
-			ID: "server-health", Exam: "server", Title: "Health <endpoint> & more", Status: Failed, Points: 1.5, Possible: 2,
-			Reason: "1 of 2 tests failed", Attempts: 1, Duration: 4 * time.Second, ExitCode: 1,
-			Tests: []TestOutcome{{Name: "TestA", Status: testout.Pass}, {Name: "TestB", Status: testout.Fail, Output: "want \"ok\"\n\tgot <nil>\n"}},
-		}},
-		Tampering: []TamperFlag{},
-		Receipt: &Receipt{
-			Repository: "https://example.com/alice/meshery.git", Commit: strings.Repeat("c", 40), Tree: strings.Repeat("7", 40),
-			Base:  ReceiptBase{Repository: "https://example.com/meshery/meshery.git", Ref: "main", Commit: strings.Repeat("b", 40)},
-			Bank:  ReceiptBank{Name: "cmc", Digest: strings.Repeat("d", 64), Tasks: []TaskDigest{{ID: "server-health", Digest: strings.Repeat("f", 64), Timeout: time.Minute}}},
-			Image: ReceiptImage{Ref: "cmcgrader-sandbox:go1.26.8", ID: "sha256:" + strings.Repeat("e", 64), Go: "go1.26.8", Node: "v20.19.2"},
-			Limits: ReceiptLimits{MemoryBytes: 2 << 30, CPUs: 2, Pids: 512, WorkspaceBytes: 512 << 20, TmpBytes: 1 << 30,
-				OutputBytes: 8 << 20, Recheck: true},
-			GraderVersion: "v0.1.0",
-		},
-	}
-}
-
-func TestSignVerify(t *testing.T) {
-	rep, data, pub := signedSample(t)
-	v, err := VerifyReport(data, nil)
-	if err != nil {
-		t.Fatalf("verify: %v", err)
-	}
-	if v.KeyFingerprint != KeyFingerprint(pub) || !strings.HasPrefix(v.KeyFingerprint, "sha256:") {
-		t.Errorf("fingerprint %s, want %s", v.KeyFingerprint, KeyFingerprint(pub))
-	}
-	if v.Report.Tasks[0].Points != 1.5 || v.Report.Receipt.Signature.Value == "" {
-		t.Errorf("parsed report %+v", v.Report.Tasks[0])
-	}
-	if _, err := VerifyReport(data, pub); err != nil {
-		t.Errorf("verify with the signer's key: %v", err)
-	}
-
-	_, otherPEM, _ := NewSignKey()
-	other, _ := ParsePublicKey(otherPEM)
-	if _, err := VerifyReport(data, other); !errors.Is(err, ErrWrongKey) {
-		t.Errorf("verify with another key: err = %v, want ErrWrongKey", err)
-	}
-
-	// An edited score, written back the way the grader writes.
-	rep.Tasks[0].Points = 2
-	var buf bytes.Buffer
-	if err := rep.WriteJSON(&buf); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := VerifyReport(buf.Bytes(), nil); !errors.Is(err, ErrBadSignature) {
-		t.Errorf("edited score: err = %v, want ErrBadSignature", err)
-	}
-
-	// The same content laid out otherwise.
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, data); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := VerifyReport(compact.Bytes(), nil); !errors.Is(err, ErrMalformed) {
-		t.Errorf("re-laid out: err = %v, want ErrMalformed", err)
-	}
-}
-
-func TestVerifyUnsigned(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		edit func(*Report)
-	}{
-		{"no signature", func(*Report) {}},
-		{"no receipt", func(r *Report) { r.Receipt = nil }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			rep := sampleReport()
-			tc.edit(rep)
-			var buf bytes.Buffer
-			if err := rep.WriteJSON(&buf); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := VerifyReport(buf.Bytes(), nil); !errors.Is(err, ErrUnsigned) {
-				t.Errorf("err = %v, want ErrUnsigned", err)
-			}
-		})
-	}
-	if err := (&Report{}).Sign(make(ed25519.PrivateKey, ed25519.PrivateKeySize)); err == nil {
-		t.Error("Sign of a report without receipt: no error")
-	}
-}
-
-// Every byte of a signed report matters: changing any one of them makes
-// the file unreadable or its signature fail.
-func TestVerifyEveryByteFlip(t *testing.T) {
-	_, data, _ := signedSample(t)
-	flips := 0
-	try := func(i int, mask byte) {
-		edited := bytes.Clone(data)
-		edited[i] ^= mask
-		if _, err := VerifyReport(edited, nil); err == nil {
-			t.Errorf("byte %d (%q) xor %#x: still verifies; context %q", i, data[i], mask, data[max(0, i-30):min(len(data), i+30)])
-		}
-		flips++
-	}
-	for i := range data {
-		try(i, 0x01) // every position, lowest bit
-		if i%7 == 0 {
-			try(i, 0x20) // letter case, space/NUL
-			try(i, 0x80) // invalid UTF-8
-		}
-	}
-	// Case of hex digits in \u escapes: the same string in JSON, but
-	// not the same bytes.
-	for i := 0; i+6 <= len(data); i++ {
-		if data[i] == '\\' && data[i+1] == 'u' {
-			for j := i + 2; j < i+6; j++ {
-				if c := data[j]; c >= 'a' && c <= 'f' {
-					try(j, 0x20)
-				}
-			}
-		}
-	}
-	if !bytes.Contains(data, []byte(`\u003c`)) {
-		t.Error("sample report has no escaped character: the escape case is not tested")
-	}
-	t.Logf("%d single-byte edits of a %d-byte report, all caught", flips, len(data))
-}
-
-func TestSignKeyFiles(t *testing.T) {
-	privPEM, pubPEM, err := NewSignKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	priv, err := ParseSignKey(privPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := ParsePublicKey(pubPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !pub.Equal(priv.Public()) {
-		t.Error("public key file does not match the private key")
-	}
-	for _, tc := range []struct {
-		name string
-		data []byte
-		pub  bool
-		want string
-	}{
-		{"public as private", pubPEM, false, `want "PRIVATE KEY"`},
-		{"private as public", privPEM, true, `want "PUBLIC KEY"`},
-		{"not PEM", []byte("hello"), false, "no PEM block"},
-		{"two blocks", append(bytes.Clone(pubPEM), pubPEM...), true, "more than one PEM block"},
-		{"bad DER", []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), false, "not a PKCS #8"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if tc.pub {
-				_, err = ParsePublicKey(tc.data)
-			} else {
-				_, err = ParseSignKey(tc.data)
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("err = %v, want one saying %q", err, tc.want)
-			}
-		})
-	}
+func (f *fakeRunner) Run(_ context.Context, spec sandbox.Spec) (sandbox.Result, error) {
+	f.spec = spec
+	return f.res, f.err
 }

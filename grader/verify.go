@@ -1,15 +1,18 @@
 package grader
 
 import (
+	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
 
+	"github.com/cmcgrader/cmcgrader/grader/repo"
+	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/internal/escape"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
@@ -20,9 +23,9 @@ const DefaultVerifyRuns = 3
 
 // RunGrade is one run's grade in a verification.
 type RunGrade struct {
-	Status Status  `json:"status"`
-	Points float64 `json:"points"`
-	Reason string  `json:"reason,omitempty"`
+	Status report.Status `json:"status"`
+	Points float64       `json:"points"`
+	Reason string        `json:"reason,omitempty"`
 }
 
 // TaskVerification is what calibrating one task found.
@@ -44,7 +47,7 @@ type TaskVerification struct {
 
 // Verification is the result of calibrating a bank against its base.
 type Verification struct {
-	Bank       BankInfo           `json:"bank"`
+	Bank       report.BankInfo    `json:"bank"`
 	BaseCommit string             `json:"base_commit"`
 	Runs       int                `json:"runs"`
 	Tasks      []TaskVerification `json:"tasks"`
@@ -76,7 +79,7 @@ func (g *Grader) Verify(ctx context.Context, bank *tasks.Bank, sub Submission, r
 	if runs <= 0 {
 		runs = DefaultVerifyRuns
 	}
-	baseRepo, baseRef := firstNonEmpty(sub.BaseRepo, bank.Base.Repo, sub.Repo), firstNonEmpty(sub.BaseRef, bank.Base.Ref)
+	baseRepo, baseRef := cmp.Or(sub.BaseRepo, bank.Base.Repo, sub.Repo), cmp.Or(sub.BaseRef, bank.Base.Ref)
 	if baseRepo == "" {
 		return nil, fmt.Errorf("%w: no base repository: give one (the bank names none)", ErrSubmission)
 	}
@@ -88,7 +91,7 @@ func (g *Grader) Verify(ctx context.Context, bank *tasks.Bank, sub Submission, r
 		bo.Branch = baseRef
 	}
 	g.phase("fetching the base " + baseRef)
-	base, err := Fetch(ctx, g.Log, bo)
+	base, err := repo.Fetch(ctx, g.Log, bo)
 	if err != nil {
 		return nil, submissionFetchError("fetch base "+baseRef, err)
 	}
@@ -100,12 +103,12 @@ func (g *Grader) Verify(ctx context.Context, bank *tasks.Bank, sub Submission, r
 	if err != nil {
 		return nil, fmt.Errorf("prepare image: %w", err)
 	}
-	v := &Verification{Bank: BankInfo{Name: bank.Name, Digest: bank.Digest}, BaseCommit: base.Commit, Runs: runs}
+	v := &Verification{Bank: report.BankInfo{Name: bank.Name, Digest: bank.Digest}, BaseCommit: base.Commit, Runs: runs}
 
 	// All references together, applied in bank order.
-	combined := Files{}
+	combined := repo.Files{}
 	for _, t := range bank.Tasks {
-		if err := ApplyPatch(t.Reference, base.ReadFile, combined); err != nil {
+		if err := repo.ApplyPatch(t.Reference, base.ReadFile, combined); err != nil {
 			v.Problems = append(v.Problems, fmt.Sprintf("the reference of %s does not apply on top of the others: %v", t.ID, err))
 		}
 	}
@@ -133,11 +136,11 @@ func (g *Grader) Verify(ctx context.Context, bank *tasks.Bank, sub Submission, r
 			}
 			v.Tasks[i], v.Combined[i] = tv, comb
 			if g.Progress != nil {
-				st := Passed
+				st := report.Passed
 				if len(tv.Problems) > 0 {
-					st = Failed
+					st = report.Failed
 				}
-				g.Progress.TaskDone(TaskResult{ID: t.ID, Status: st, Possible: t.Points, Points: t.Points * float64(btoi(st == Passed)), Duration: tv.Duration})
+				g.Progress.TaskDone(report.TaskResult{ID: t.ID, Status: st, Possible: t.Points, Points: t.Points * float64(btoi(st == report.Passed)), Duration: tv.Duration})
 			}
 		}()
 	}
@@ -149,14 +152,14 @@ func (g *Grader) Verify(ctx context.Context, bank *tasks.Bank, sub Submission, r
 		return nil, firstErr
 	}
 	if len(v.Problems) == 0 {
-		results := make([]TaskResult, len(bank.Tasks))
+		results := make([]report.TaskResult, len(bank.Tasks))
 		for i, t := range bank.Tasks {
-			results[i] = TaskResult{ID: t.ID, Exam: t.Exam, Points: v.Combined[i].Points, Possible: t.Points, Status: v.Combined[i].Status}
+			results[i] = report.TaskResult{ID: t.ID, Exam: t.Exam, Points: v.Combined[i].Points, Possible: t.Points, Status: v.Combined[i].Status}
 			if v.Combined[i].Points != t.Points {
 				v.Problems = append(v.Problems, fmt.Sprintf("with every reference applied, %s scores %g of %g: %s %s", t.ID, v.Combined[i].Points, t.Points, v.Combined[i].Status, v.Combined[i].Reason))
 			}
 		}
-		for _, e := range Summarize(bank, results).Exams {
+		for _, e := range report.Summarize(bank, results).Exams {
 			if e.Tasks > 0 && e.Percent != 100 {
 				v.Problems = append(v.Problems, fmt.Sprintf("with every reference applied, exam %s scores %g%%, not 100%%", e.Name, e.Percent))
 			}
@@ -182,15 +185,15 @@ func cmpErr(first, err error) error {
 
 // verifyTask runs one task on the base and on its reference, runs times
 // each, and once on the combined references when withCombined.
-func (g *Grader) verifyTask(ctx context.Context, t *tasks.Task, base *Snapshot, img sandbox.Image, runs int, combined Files, withCombined bool) (TaskVerification, RunGrade, error) {
+func (g *Grader) verifyTask(ctx context.Context, t *tasks.Task, base *repo.Snapshot, img sandbox.Image, runs int, combined repo.Files, withCombined bool) (TaskVerification, RunGrade, error) {
 	start := time.Now()
 	tv := TaskVerification{ID: t.ID, Exam: t.Exam, Possible: t.Points}
 	ov, err := overlayFor(t, base)
 	if err != nil {
 		return tv, RunGrade{}, err
 	}
-	grade := func(files Files) (RunGrade, error) {
-		tr, _, err := g.scoreOnce(ctx, t, base, withFiles(ov, files), img, 0)
+	grade := func(files repo.Files) (RunGrade, error) {
+		tr, _, err := g.scoreOnce(ctx, t, base, ov.WithRestored(files), img, 0)
 		if err != nil {
 			return RunGrade{}, fmt.Errorf("task %s: %w", t.ID, err)
 		}
@@ -203,8 +206,8 @@ func (g *Grader) verifyTask(ctx context.Context, t *tasks.Task, base *Snapshot, 
 		}
 		tv.Base = append(tv.Base, rg)
 	}
-	ref := Files{}
-	if err := ApplyPatch(t.Reference, base.ReadFile, ref); err != nil {
+	ref := repo.Files{}
+	if err := repo.ApplyPatch(t.Reference, base.ReadFile, ref); err != nil {
 		tv.Problems = append(tv.Problems, fmt.Sprintf("the reference does not apply to the base: %v", err))
 	} else {
 		for range runs {
@@ -228,30 +231,18 @@ func (g *Grader) verifyTask(ctx context.Context, t *tasks.Task, base *Snapshot, 
 		tv.Problems = append(tv.Problems, fmt.Sprintf("flaky: the same code graded differently (base: %s; reference: %s)", summarizeRuns(tv.Base), summarizeRuns(tv.Reference)))
 	}
 	for _, rg := range tv.Base {
-		if rg.Points > 0 || rg.Status == Passed {
+		if rg.Points > 0 || rg.Status == report.Passed {
 			tv.Problems = append(tv.Problems, fmt.Sprintf("passes trivially: the untouched base scores %g of %g (%s)", rg.Points, t.Points, rg.Reason))
 			break
 		}
 	}
 	for _, rg := range tv.Reference {
-		if rg.Points != t.Points || rg.Status != Passed {
+		if rg.Points != t.Points || rg.Status != report.Passed {
 			tv.Problems = append(tv.Problems, fmt.Sprintf("the reference fails: %s, %g of %g (%s)", rg.Status, rg.Points, t.Points, rg.Reason))
 			break
 		}
 	}
 	return tv, comb, nil
-}
-
-// withFiles returns ov with files laid over the candidate's tree, under
-// the protected files and the hidden files.
-func withFiles(ov Overlay, files Files) Overlay {
-	if len(files) == 0 {
-		return ov
-	}
-	restore := maps.Clone(map[string][]byte(files))
-	maps.Copy(restore, ov.Restore)
-	ov.Restore = restore
-	return ov
 }
 
 func varies(rs []RunGrade) bool {
@@ -269,7 +260,7 @@ func summarizeRuns(rs []RunGrade) string {
 		return "not run"
 	}
 	type key struct {
-		s Status
+		s report.Status
 		p float64
 	}
 	var order []key
@@ -292,8 +283,8 @@ func summarizeRuns(rs []RunGrade) string {
 // the problems, each naming its task. Problems quote the runs' failure
 // reasons, which quote test and compiler output; they are escaped.
 func (v *Verification) WriteText(w io.Writer) error {
-	ew := &errWriter{w: w}
-	fmt.Fprintf(ew, "Bank %s (%s) against base %s, %d runs per side\n\n", escape.Line(v.Bank.Name), short(v.Bank.Digest), escape.Line(v.BaseCommit), v.Runs)
+	ew := bufio.NewWriter(w)
+	fmt.Fprintf(ew, "Bank %s (%s) against base %s, %d runs per side\n\n", escape.Line(v.Bank.Name), escape.Short(v.Bank.Digest), escape.Line(v.BaseCommit), v.Runs)
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TASK\tBASE\tREFERENCE\tALL REFERENCES\tFLAKY\tTIME\tRESULT")
 	for i, t := range v.Tasks {
@@ -321,11 +312,11 @@ func (v *Verification) WriteText(w io.Writer) error {
 	problems = append(problems, v.Problems...)
 	if len(problems) == 0 {
 		fmt.Fprintf(ew, "\nAll %d tasks are calibrated: 0 on the base, full points with their reference, all references together pass every exam.\n", len(v.Tasks))
-		return ew.err
+		return ew.Flush()
 	}
 	fmt.Fprintf(ew, "\n%d problems:\n", len(problems))
 	for _, p := range problems {
-		fmt.Fprintf(ew, "  %s\n", oneLine(p, 300))
+		fmt.Fprintf(ew, "  %s\n", escape.OneLine(p, 300))
 	}
-	return ew.err
+	return ew.Flush()
 }

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cmcgrader/cmcgrader/grader"
+	"github.com/cmcgrader/cmcgrader/grader/report"
 )
 
 // hostile is what a candidate can make the grader quote (a server's error,
@@ -83,17 +83,17 @@ func TestErrorEscapes(t *testing.T) {
 // TestReceiptVerifyEscapes checks what receipt verify echoes of a report:
 // a report signed with the key it embeds can say anything.
 func TestReceiptVerifyEscapes(t *testing.T) {
-	priv, _, err := grader.NewSignKey()
+	priv, _, err := report.NewSignKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := grader.ParseSignKey(priv)
+	key, err := report.ParseSignKey(priv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := &grader.Report{
-		Version: grader.ReportVersion, Repository: hostile, Commit: hostile,
-		Tasks: []grader.TaskResult{}, Tampering: []grader.TamperFlag{}, Receipt: &grader.Receipt{Repository: hostile},
+	rep := &report.Report{
+		Version: report.ReportVersion, Repository: hostile, Commit: hostile,
+		Tasks: []report.TaskResult{}, Tampering: []report.TamperFlag{}, Receipt: &report.Receipt{Repository: hostile},
 	}
 	rep.Verdict = hostile
 	if err := rep.Sign(key); err != nil {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cmcgrader/cmcgrader/grader"
+	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
@@ -144,7 +144,7 @@ func formBank(name string, bank *tasks.Bank) (*tasks.Form, *tasks.Bank, error) {
 
 // writeCandidateReport prints the candidate's view of rep and, with out,
 // writes it as JSON.
-func (a *app) writeCandidateReport(rep *grader.Report, out string) error {
+func (a *app) writeCandidateReport(rep *report.Report, out string) error {
 	c := rep.ForCandidate()
 	if out != "" {
 		if err := writeFileAtomic(out, c.WriteJSON); err != nil {

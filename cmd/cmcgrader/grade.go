@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/cmcgrader/cmcgrader/grader"
+	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
@@ -57,7 +58,7 @@ down, ...) and 2 for a usage error.`,
 	fl.StringVar(&f.signKey, "sign-key", "", "sign the JSON report with this ed25519 private key file (see receipt keygen; needs --out)")
 	fl.StringSliceVar(&f.tasks, "task", nil, "grade only these task ids (repeat the flag or separate with commas)")
 	fl.StringVar(&f.form, "form", "", "grade exactly the tasks of this exam form (form.json, written by cmcgrader form)")
-	fl.StringVar(&f.audience, "audience", grader.AudienceProctor, "who the report is for: proctor (everything) or candidate (titles, points and pass/fail only)")
+	fl.StringVar(&f.audience, "audience", report.AudienceProctor, "who the report is for: proctor (everything) or candidate (titles, points and pass/fail only)")
 	f.runFlags.register(fl)
 	return cmd
 }
@@ -103,9 +104,9 @@ func (a *app) grade(cmd *cobra.Command, f gradeFlags) error {
 		return usageError{errors.New("give only one of --branch and --commit")}
 	case f.form != "" && len(f.tasks) > 0:
 		return usageError{errors.New("give only one of --form and --task")}
-	case f.audience != grader.AudienceProctor && f.audience != grader.AudienceCandidate:
+	case f.audience != report.AudienceProctor && f.audience != report.AudienceCandidate:
 		return usageError{fmt.Errorf("--audience: want proctor or candidate, got %q", f.audience)}
-	case f.audience == grader.AudienceCandidate && f.signKey != "":
+	case f.audience == report.AudienceCandidate && f.signKey != "":
 		return usageError{errors.New("--sign-key signs the proctor's report; drop --audience candidate to sign")}
 	case f.signKey != "" && f.out == "":
 		return usageError{errors.New("--sign-key signs the JSON report: give --out FILE too")}
@@ -146,9 +147,9 @@ func (a *app) grade(cmd *cobra.Command, f gradeFlags) error {
 		return err
 	}
 	if form != nil {
-		rep.Form = &grader.FormInfo{Candidate: form.Candidate, Attempt: form.Attempt}
+		rep.Form = &report.FormInfo{Candidate: form.Candidate, Attempt: form.Attempt}
 	}
-	if f.audience == grader.AudienceCandidate {
+	if f.audience == report.AudienceCandidate {
 		return a.writeCandidateReport(rep, f.out)
 	}
 	if f.out != "" {

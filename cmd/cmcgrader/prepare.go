@@ -12,7 +12,8 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
-	"github.com/cmcgrader/cmcgrader/grader"
+	"github.com/cmcgrader/cmcgrader/grader/repo"
+	"github.com/cmcgrader/cmcgrader/internal/bytesize"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/sandbox/docker"
 	"github.com/cmcgrader/cmcgrader/tasks"
@@ -21,7 +22,7 @@ import (
 type prepareFlags struct {
 	bank, repo, baseRef, cache string
 	force                      bool
-	maxRepo                    sizeFlag
+	maxRepo                    bytesize.Flag
 	fetchTimeout               time.Duration
 }
 
@@ -48,7 +49,7 @@ It prints the image tag and ID.`,
 	fl.StringVar(&f.baseRef, "base-ref", "", "upstream branch or commit to prepare for (default: the bank's)")
 	fl.StringVar(&f.cache, "cache", "", "folder of the upstream mirror cache (see grade --cache)")
 	fl.BoolVar(&f.force, "force", false, "rebuild the warm image even if it exists")
-	f.maxRepo = sizeFlag(grader.DefaultFetchBytes)
+	f.maxRepo = bytesize.Flag(repo.DefaultFetchBytes)
 	fl.Var(&f.maxRepo, "max-repo-size", "largest repository fetched (the pack sent), e.g. 512MiB")
 	fl.DurationVar(&f.fetchTimeout, "fetch-timeout", 5*time.Minute, "time limit of the fetch")
 	return cmd
@@ -68,17 +69,17 @@ func (a *app) prepare(cmd *cobra.Command, f prepareFlags) error {
 	if err != nil {
 		return fmt.Errorf("load bank: %w", err)
 	}
-	repo, ref := bank.Base.Repo, bank.Base.Ref
+	baseRepo, ref := bank.Base.Repo, bank.Base.Ref
 	if f.repo != "" {
-		repo = f.repo
+		baseRepo = f.repo
 	}
 	if f.baseRef != "" {
 		ref = f.baseRef
 	}
-	if repo == "" {
+	if baseRepo == "" {
 		return usageError{fmt.Errorf("bank %s names no base repository: give --repo, the upstream repository", bank.Name)}
 	}
-	opts := grader.FetchOptions{URL: repo, MaxBytes: int64(f.maxRepo), Timeout: f.fetchTimeout}
+	opts := repo.FetchOptions{URL: baseRepo, MaxBytes: int64(f.maxRepo), Timeout: f.fetchTimeout}
 	if fullSHA.MatchString(ref) {
 		opts.Commit = ref
 	} else {
@@ -91,28 +92,28 @@ func (a *app) prepare(cmd *cobra.Command, f prepareFlags) error {
 	defer eng.Close()
 	a.log.Logger.SetLevel(max(a.log.Logger.Level, logrus.InfoLevel))
 
-	var base *grader.Snapshot
+	var base *repo.Snapshot
 	if f.cache != "" {
-		cache, err := grader.OpenFetchCache(f.cache)
+		cache, err := repo.OpenFetchCache(f.cache)
 		if err != nil {
 			return err
 		}
 		mirror, err := cache.Update(ctx, a.log, opts)
 		if err != nil {
-			return fmt.Errorf("update the mirror of %s: %w", repo, err)
+			return fmt.Errorf("update the mirror of %s: %w", baseRepo, err)
 		}
 		defer mirror.Close()
 		base, err = mirror.Snapshot(opts.Branch, opts.Commit)
 		if err != nil {
 			return fmt.Errorf("base %s: %w", ref, err)
 		}
-	} else if base, err = grader.Fetch(ctx, a.log, opts); err != nil {
+	} else if base, err = repo.Fetch(ctx, a.log, opts); err != nil {
 		return fmt.Errorf("fetch base %s: %w", ref, err)
 	}
 	defer base.Close()
 	gomod, err := base.ReadFile("go.mod")
 	if err != nil {
-		return fmt.Errorf("base %s of %s has no go.mod: nothing to warm; grade without prepare", base.Commit, repo)
+		return fmt.Errorf("base %s of %s has no go.mod: nothing to warm; grade without prepare", base.Commit, baseRepo)
 	}
 	gosum, _ := base.ReadFile("go.sum")
 	im := &docker.Images{Engine: eng, Log: a.log, GoProxy: os.Getenv("GOPROXY")}
@@ -122,7 +123,7 @@ func (a *app) prepare(cmd *cobra.Command, f prepareFlags) error {
 	}
 	pr, pw := io.Pipe()
 	go func() {
-		_, err := base.WriteTar(pw, grader.Overlay{}, grader.TarLimits{})
+		_, err := base.WriteTar(pw, repo.Overlay{}, repo.TarLimits{})
 		pw.CloseWithError(err)
 	}()
 	defer pr.Close()

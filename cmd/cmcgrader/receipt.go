@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cmcgrader/cmcgrader/grader"
+	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/internal/escape"
 )
 
@@ -64,11 +64,11 @@ func (a *app) keygen(out string) error {
 			return fmt.Errorf("%s exists: remove it or choose another --out; a key is never overwritten", f)
 		}
 	}
-	priv, pub, err := grader.NewSignKey()
+	priv, pub, err := report.NewSignKey()
 	if err != nil {
 		return err
 	}
-	key, _ := grader.ParsePublicKey(pub)
+	key, _ := report.ParsePublicKey(pub)
 	if err := writeNew(out, priv, 0o600); err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (a *app) keygen(out string) error {
 		os.Remove(out)
 		return err
 	}
-	fmt.Fprintf(a.stdout, "wrote %s (private: keep it secret) and %s\nkey %s\n", out, pubOut, grader.KeyFingerprint(key))
+	fmt.Fprintf(a.stdout, "wrote %s (private: keep it secret) and %s\nkey %s\n", out, pubOut, report.KeyFingerprint(key))
 	return nil
 }
 
@@ -98,31 +98,31 @@ func writeNew(name string, data []byte, mode os.FileMode) error {
 	return nil
 }
 
-func (a *app) verify(report, pubFile string) error {
+func (a *app) verify(file, pubFile string) error {
 	var trusted ed25519.PublicKey
 	if pubFile != "" {
 		data, err := os.ReadFile(pubFile)
 		if err != nil {
 			return fmt.Errorf("--pub: %w", err)
 		}
-		if trusted, err = grader.ParsePublicKey(data); err != nil {
+		if trusted, err = report.ParsePublicKey(data); err != nil {
 			return fmt.Errorf("--pub %s: %w", pubFile, err)
 		}
 	}
-	data, err := os.ReadFile(report)
+	data, err := os.ReadFile(file)
 	if err != nil {
 		return err
 	}
-	v, err := grader.VerifyReport(data, trusted)
+	v, err := report.VerifyReport(data, trusted)
 	if err != nil {
-		return fmt.Errorf("%s: verification failed: %w", report, err)
+		return fmt.Errorf("%s: verification failed: %w", file, err)
 	}
 	by := "the key it embeds"
 	if trusted != nil {
 		by = "the key in " + pubFile
 	}
 	fmt.Fprintf(a.stdout, "signature OK: %s, signed by %s (%s); commit %s, verdict %s\n",
-		escape.Line(report), v.KeyFingerprint, escape.Line(by), escape.Line(v.Report.Commit), escape.Line(v.Report.Verdict))
+		escape.Line(file), v.KeyFingerprint, escape.Line(by), escape.Line(v.Report.Commit), escape.Line(string(v.Report.Verdict)))
 	return nil
 }
 
@@ -143,7 +143,7 @@ func loadSignKey(name string) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--sign-key: %w", err)
 	}
-	key, err := grader.ParseSignKey(data)
+	key, err := report.ParseSignKey(data)
 	if err != nil {
 		return nil, fmt.Errorf("--sign-key %s: %w", name, err)
 	}
@@ -152,7 +152,7 @@ func loadSignKey(name string) (ed25519.PrivateKey, error) {
 
 // writeReport writes the JSON report to name, signed with key when one is
 // given.
-func writeReport(name string, rep *grader.Report, key ed25519.PrivateKey) error {
+func writeReport(name string, rep *report.Report, key ed25519.PrivateKey) error {
 	if key != nil {
 		if err := rep.Sign(key); err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cmcgrader/cmcgrader/grader"
+	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/internal/escape"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
@@ -60,7 +61,7 @@ func (a *app) regrade(cmd *cobra.Command, f regradeFlags) error {
 	if err != nil {
 		return fmt.Errorf("--receipt: %w", err)
 	}
-	var old grader.Report
+	var old report.Report
 	if err := json.Unmarshal(data, &old); err != nil {
 		return fmt.Errorf("--receipt %s: not a JSON report: %w", f.receipt, err)
 	}
@@ -68,10 +69,10 @@ func (a *app) regrade(cmd *cobra.Command, f regradeFlags) error {
 	if rc == nil {
 		return fmt.Errorf("--receipt %s: the report has no receipt (it was written by a grader without receipts); grade it again with grade --commit", f.receipt)
 	}
-	switch v, err := grader.VerifyReport(data, nil); {
+	switch v, err := report.VerifyReport(data, nil); {
 	case err == nil:
 		fmt.Fprintf(a.stdout, "receipt signed by %s\n", v.KeyFingerprint)
-	case errors.Is(err, grader.ErrUnsigned):
+	case errors.Is(err, report.ErrUnsigned):
 		fmt.Fprintln(a.stdout, "receipt not signed")
 	default:
 		fmt.Fprintf(a.stdout, "WARNING: the report does not verify (%s): its old scores may have been edited\n", escape.Line(err.Error()))
@@ -105,7 +106,7 @@ func (a *app) regrade(cmd *cobra.Command, f regradeFlags) error {
 		}
 		return err
 	}
-	rep, err := g.Grade(ctx, bank, rc.Submission())
+	rep, err := g.Grade(ctx, bank, grader.SubmissionOf(rc))
 	if err != nil {
 		return err
 	}
@@ -114,5 +115,5 @@ func (a *app) regrade(cmd *cobra.Command, f regradeFlags) error {
 			return err
 		}
 	}
-	return grader.Compare(&old, rep).WriteText(a.stdout)
+	return report.Compare(&old, rep).WriteText(a.stdout)
 }

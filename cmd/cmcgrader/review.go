@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cmcgrader/cmcgrader/grader"
+	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/internal/escape"
 )
 
@@ -32,7 +32,7 @@ its reason and its time are written into the report, and the exam scores
 and verdicts are updated. A signed report is verified first and signed
 again with --sign-key, so the signature covers the decision.`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 || (args[0] != grader.Accept && args[0] != grader.Reject) {
+			if len(args) != 1 || (report.Decision(args[0]) != report.Accept && report.Decision(args[0]) != report.Reject) {
 				return usageError{fmt.Errorf("%s takes one decision, accept or reject", cmd.CommandPath())}
 			}
 			return nil
@@ -64,7 +64,7 @@ func (a *app) review(decision string, f reviewFlags) error {
 	if err != nil {
 		return fmt.Errorf("read report: %w", err)
 	}
-	var rep grader.Report
+	var rep report.Report
 	if err := json.Unmarshal(data, &rep); err != nil {
 		return fmt.Errorf("%s: not a JSON report: %w", f.report, err)
 	}
@@ -75,11 +75,11 @@ func (a *app) review(decision string, f reviewFlags) error {
 	case signed:
 		// The report must be the grader's, unchanged, before it is
 		// changed and signed again.
-		if _, err := grader.VerifyReport(data, key.Public().(ed25519.PublicKey)); err != nil {
+		if _, err := report.VerifyReport(data, key.Public().(ed25519.PublicKey)); err != nil {
 			return fmt.Errorf("%s: %w", f.report, err)
 		}
 	}
-	if err := rep.Review(f.task, decision, f.reason, time.Now()); err != nil {
+	if err := rep.Review(f.task, report.Decision(decision), f.reason, time.Now()); err != nil {
 		return err
 	}
 	if err := writeReport(f.report, &rep, key); err != nil {

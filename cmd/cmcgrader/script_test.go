@@ -16,8 +16,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/cmcgrader/cmcgrader/grader"
 	"github.com/cmcgrader/cmcgrader/grader/gittest"
+	"github.com/cmcgrader/cmcgrader/grader/report"
 )
 
 func TestMain(m *testing.M) {
@@ -106,19 +106,19 @@ func cmdReport(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
 		ts.Fatalf("usage: report FILE verdict|exam|task|maxduration|commit|tamper|truncated ...")
 	}
-	var rep grader.Report
+	var rep report.Report
 	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &rep))
-	if rep.Version != grader.ReportVersion {
-		ts.Fatalf("report version %d, want %d", rep.Version, grader.ReportVersion)
+	if rep.Version != report.ReportVersion {
+		ts.Fatalf("report version %d, want %d", rep.Version, report.ReportVersion)
 	}
-	task := func(id string) grader.TaskResult {
+	task := func(id string) report.TaskResult {
 		for _, t := range rep.Tasks {
 			if t.ID == id {
 				return t
 			}
 		}
 		ts.Fatalf("no task %s in report", id)
-		return grader.TaskResult{}
+		return report.TaskResult{}
 	}
 	num := func(s string) float64 {
 		f, err := strconv.ParseFloat(s, 64)
@@ -127,7 +127,7 @@ func cmdReport(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	switch a := args[2:]; args[1] {
 	case "verdict":
-		if rep.Verdict != a[0] {
+		if string(rep.Verdict) != a[0] {
 			ts.Fatalf("verdict %s, want %s", rep.Verdict, a[0])
 		}
 	case "exam":
@@ -135,7 +135,7 @@ func cmdReport(ts *testscript.TestScript, neg bool, args []string) {
 			if e.Name != a[0] {
 				continue
 			}
-			if e.Points != num(a[1]) || e.Possible != num(a[2]) || e.Verdict != a[3] {
+			if e.Points != num(a[1]) || e.Possible != num(a[2]) || string(e.Verdict) != a[3] {
 				ts.Fatalf("exam %s: %g/%g %s, want %s/%s %s", e.Name, e.Points, e.Possible, e.Verdict, a[1], a[2], a[3])
 			}
 			return
@@ -163,7 +163,7 @@ func cmdReport(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		var kinds []string
 		for _, f := range rep.Tampering {
-			if f.Kind == a[0] && (f.Task == a[1] || f.Path == a[1] || strings.HasPrefix(f.Path, strings.TrimSuffix(a[1], "/")+"/")) {
+			if string(f.Kind) == a[0] && (f.Task == a[1] || f.Path == a[1] || strings.HasPrefix(f.Path, strings.TrimSuffix(a[1], "/")+"/")) {
 				return
 			}
 			kinds = append(kinds, fmt.Sprintf("%s %s%s", f.Kind, f.Task, f.Path))
@@ -177,18 +177,18 @@ func cmdReport(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("task %s: %s %g (%s), not held for review", tr.ID, tr.Status, tr.Points, tr.Reason)
 		}
 		for _, e := range rep.Exams {
-			if e.Name == tr.Exam && e.Verdict != grader.Incomplete {
+			if e.Name == tr.Exam && e.Verdict != report.Incomplete {
 				ts.Fatalf("task %s is held, but exam %s is %s", tr.ID, e.Name, e.Verdict)
 			}
 		}
-		if rep.Verdict == grader.Pass {
+		if rep.Verdict == report.Pass {
 			ts.Fatalf("task %s is held, but the certification is PASS", tr.ID)
 		}
 		ts.Logf("%s held: %s", tr.ID, strings.Join(tr.Hold.Flags, "; "))
 	case "reviewed":
 		// report FILE reviewed ID accept|reject POINTS
 		tr := task(a[0])
-		if tr.Hold == nil || tr.Hold.Review == nil || tr.Hold.Review.Decision != a[1] || tr.Points != num(a[2]) {
+		if tr.Hold == nil || tr.Hold.Review == nil || string(tr.Hold.Review.Decision) != a[1] || tr.Points != num(a[2]) {
 			ts.Fatalf("task %s: hold %+v, points %g; want reviewed %s with %s points", tr.ID, tr.Hold, tr.Points, a[1], a[2])
 		}
 	case "truncated":

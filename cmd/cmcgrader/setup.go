@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cmcgrader/cmcgrader/grader"
+	"github.com/cmcgrader/cmcgrader/grader/repo"
+	"github.com/cmcgrader/cmcgrader/internal/bytesize"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/sandbox/docker"
 )
@@ -17,10 +19,10 @@ import (
 type runFlags struct {
 	image, runtime string
 	jobs           int
-	maxRepo        sizeFlag
+	maxRepo        bytesize.Flag
 	fetchTimeout   time.Duration
-	memory         sizeFlag
-	tmpSize        sizeFlag
+	memory         bytesize.Flag
+	tmpSize        bytesize.Flag
 	cpus           float64
 	progress       string
 	cache          string
@@ -30,12 +32,12 @@ func (f *runFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.image, "image", "", "grading image to use as is (default: built from the bank's Go version and the base's modules)")
 	fl.StringVar(&f.runtime, "runtime", "", "OCI runtime for sandboxes, e.g. runsc (default: the engine's)")
 	fl.IntVar(&f.jobs, "jobs", 0, "tasks run at once (default: one per two CPUs, no more than fit in the host's memory at --memory each)")
-	f.maxRepo = sizeFlag(grader.DefaultFetchBytes)
+	f.maxRepo = bytesize.Flag(repo.DefaultFetchBytes)
 	fl.Var(&f.maxRepo, "max-repo-size", "largest repository fetched (the pack sent), e.g. 512MiB")
 	fl.DurationVar(&f.fetchTimeout, "fetch-timeout", 5*time.Minute, "time limit of each fetch")
-	f.memory = sizeFlag(sandbox.DefaultLimits.Memory)
+	f.memory = bytesize.Flag(sandbox.DefaultLimits.Memory)
 	fl.Var(&f.memory, "memory", "memory limit of each sandbox (swap included), e.g. 2GiB")
-	f.tmpSize = sizeFlag(sandbox.DefaultLimits.TmpBytes)
+	f.tmpSize = bytesize.Flag(sandbox.DefaultLimits.TmpBytes)
 	fl.Var(&f.tmpSize, "tmp-size", "size of each sandbox's /tmp, where Go builds (a cold build of a large tree needs more), e.g. 4GiB")
 	fl.Float64Var(&f.cpus, "cpus", sandbox.DefaultLimits.CPUs, "CPU limit of each sandbox")
 	fl.StringVar(&f.progress, "progress", "auto", "progress display: auto (on a terminal), always or never")
@@ -88,13 +90,13 @@ func (a *app) newGrader(ctx context.Context, f *runFlags, total int) (*grader.Gr
 		Limits:  sandbox.Limits{Memory: int64(f.memory), CPUs: f.cpus, TmpBytes: int64(f.tmpSize)},
 		Runtime: f.runtime,
 		Jobs:    f.jobs,
-		Fetch:   grader.FetchOptions{MaxBytes: int64(f.maxRepo), Timeout: f.fetchTimeout},
+		Fetch:   repo.FetchOptions{MaxBytes: int64(f.maxRepo), Timeout: f.fetchTimeout},
 		Version: graderVersion(),
 		// The receipt names the image's Go and Node versions.
 		Toolchain: grader.SandboxToolchain{Runner: eng, Runtime: f.runtime},
 	}
 	if f.cache != "" {
-		if g.Cache, err = grader.OpenFetchCache(f.cache); err != nil {
+		if g.Cache, err = repo.OpenFetchCache(f.cache); err != nil {
 			cleanup()
 			return nil, nil, err
 		}

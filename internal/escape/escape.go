@@ -139,3 +139,23 @@ func firstUnsafeJSON(js []byte) int {
 	}
 	return len(js)
 }
+
+// OneLine squeezes s onto one line of at most n runes, with its control,
+// format and bidi characters escaped: it is where reasons, test names and
+// output excerpts reach a terminal. Escaping comes first, so a carriage
+// return shows as \r rather than vanishing into a space.
+func OneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(Block(s)), " ")
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// Short returns the first 12 characters of a digest or SHA, escaped.
+func Short(digest string) string {
+	if len(digest) > 12 {
+		digest = digest[:12]
+	}
+	return Line(digest)
+}

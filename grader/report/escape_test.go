@@ -1,0 +1,78 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/cmcgrader/cmcgrader/internal/escape/escapetest"
+)
+
+const hostile = escapetest.Hostile
+
+// TestTextOutputsEscape feeds hostile strings, where a candidate can put
+// them, into every human-readable output of the package.
+func TestTextOutputsEscape(t *testing.T) {
+	tests := []struct {
+		name  string
+		write func(w *bytes.Buffer) error
+		own   []string // escape sequences the output draws itself
+	}{
+		{name: "report", write: func(w *bytes.Buffer) error {
+			r := sampleReport()
+			r.Branch = hostile
+			r.Tasks[0].Reason = hostile
+			r.Tampering = []TamperFlag{{Kind: TamperTestFile, Path: "pkg/exploit\u202egpj.go", Detail: hostile}}
+			return r.WriteText(w)
+		}},
+		{name: "report, file name of a flag", write: func(w *bytes.Buffer) error {
+			r := sampleReport()
+			r.Tampering = []TamperFlag{{Kind: TamperTestFile, Path: hostile, Detail: "changed"}}
+			return r.WriteText(w)
+		}},
+		{name: "candidate view", write: func(w *bytes.Buffer) error {
+			r := sampleReport()
+			r.Repository, r.Branch = hostile, hostile
+			return r.ForCandidate().WriteText(w)
+		}},
+		{name: "regrade table", write: func(w *bytes.Buffer) error {
+			old := sampleReport()
+			rc := *old.Receipt
+			rc.Repository = hostile
+			old.Receipt = &rc
+			old.Tasks[0].ID = hostile
+			return Compare(old, sampleReport()).WriteText(w)
+		}},
+	}
+	run := func(t *testing.T, write func(*bytes.Buffer) error, own []string) {
+		var buf bytes.Buffer
+		if err := write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		escapetest.CheckNoRawControls(t, buf.String(), own...)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { run(t, tc.write, tc.own) })
+	}
+}
+
+// TestReportJSONKeepsHostileText checks the JSON report is not escaped
+// twice: it holds the candidate's bytes exactly (JSON escapes them).
+func TestReportJSONKeepsHostileText(t *testing.T) {
+	r := sampleReport()
+	r.Tasks[0].Reason = hostile
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(buf.Bytes(), []byte("\x1b")) {
+		t.Errorf("the JSON report holds a raw ESC")
+	}
+	var back Report
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Tasks[0].Reason != hostile {
+		t.Errorf("reason decoded as %q, want %q", back.Tasks[0].Reason, hostile)
+	}
+}
