@@ -113,28 +113,13 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 		return nil, submissionFetchError("fetch submission", err)
 	}
 	defer cand.Close()
-	baseRepo, baseRef := bank.Base.Repo, bank.Base.Ref
-	if sub.BaseRepo != "" {
-		baseRepo = sub.BaseRepo
-	}
-	if sub.BaseRef != "" {
-		baseRef = sub.BaseRef
-	}
-	if baseRepo == "" {
-		baseRepo = sub.Repo
-	}
-	bo := g.Fetch
-	bo.URL = baseRepo
-	if isFullSHA(baseRef) {
-		bo.Commit = baseRef
-	} else {
-		bo.Branch = baseRef
-	}
-	g.phase("fetching the base " + baseRef)
-	g.Log.WithFields(logrus.Fields{"repo": baseRepo, "ref": baseRef}).Info("fetching base")
-	base, err := repo.FetchBase(ctx, g.Log, bo, mirror)
+	baseRepo, baseRef, err := baseOf(bank, sub)
 	if err != nil {
-		return nil, submissionFetchError("fetch base "+baseRef+" of the bank", err)
+		return nil, err
+	}
+	base, err := g.fetchBase(ctx, bank, sub, mirror)
+	if err != nil {
+		return nil, err
 	}
 	defer base.Close()
 	// The whole workspace is checked once, so a hostile tree is rejected
@@ -145,20 +130,19 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 	}
 	// Changes to tests, build files and CI are flagged for the proctor;
 	// they never change a score.
-	tamper, err := tamper.Scan(ctx, cand, base, bank)
+	flags, err := tamper.Scan(ctx, cand, base, bank)
 	if err != nil {
 		return nil, fmt.Errorf("%w: compare %s with the base %s: %v", ErrSubmission, cand.Commit, base.Commit, err)
 	}
-	if len(tamper) > 0 {
-		g.Log.WithField("flags", len(tamper)).Warn("changes for the proctor to review (tampering)")
+	if len(flags) > 0 {
+		g.Log.WithField("flags", len(flags)).Warn("changes for the proctor to review (tampering)")
 	}
-	gomod, _ := base.ReadFile("go.mod")
-	gosum, _ := base.ReadFile("go.sum")
+	req, err := imageRequest(bank, base)
+	if err != nil {
+		return nil, err
+	}
 	g.phase("preparing the sandbox image")
-	img, err := g.Images.Prepare(ctx, sandbox.ImageRequest{
-		GoVersion: bank.Go, GoMod: gomod, GoSum: gosum,
-		BankDigest: bank.Digest, BaseCommit: base.Commit,
-	})
+	img, err := g.Images.Prepare(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("prepare image: %w", err)
 	}
@@ -187,11 +171,11 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 			rep.Tampering = append(rep.Tampering, report.TamperFlag{Kind: report.TamperForgedResults, Task: r.ID, Detail: r.Reason})
 		}
 	}
-	rep.Tampering = append(tamper, rep.Tampering...)
+	rep.Tampering = append(flags, rep.Tampering...)
 	if rep.Tampering == nil {
 		rep.Tampering = []report.TamperFlag{} // an empty list in JSON, not null
 	}
-	report.ApplyHolds(results, tamper)
+	report.ApplyHolds(results, flags)
 	rep.Summary = report.Summarize(bank, results)
 	rep.Receipt = g.receipt(rep, bank, cand, <-versions)
 	rep.FinishedAt = now().UTC()
@@ -222,18 +206,6 @@ func (g *Grader) phase(msg string) {
 	if g.Progress != nil {
 		g.Progress.Phase(msg)
 	}
-}
-
-func isFullSHA(s string) bool {
-	if len(s) != 40 {
-		return false
-	}
-	for _, c := range s {
-		if !strings.ContainsRune("0123456789abcdef", c) {
-			return false
-		}
-	}
-	return true
 }
 
 // gradeTasks runs every task, at most g.Jobs at once, and returns the
@@ -540,29 +512,4 @@ func RunPattern(names []string) string {
 		}
 	}
 	return "^(" + strings.Join(top, "|") + ")$"
-}
-
-// upstream returns the mirror of the submission's base repository, brought
-// up to date, or nil when there is no cache or the base repository is the
-// candidate's own (whose objects must never reach the disk).
-func (g *Grader) upstream(ctx context.Context, bank *tasks.Bank, sub Submission) (*repo.Mirror, error) {
-	if g.Cache == nil {
-		return nil, nil
-	}
-	baseRepo := bank.Base.Repo
-	if sub.BaseRepo != "" {
-		baseRepo = sub.BaseRepo
-	}
-	if baseRepo == "" || baseRepo == sub.Repo {
-		g.Log.Info("fetch cache not used: the base repository is the candidate's")
-		return nil, nil
-	}
-	g.phase("updating the upstream mirror")
-	opts := g.Fetch
-	opts.URL = baseRepo
-	m, err := g.Cache.Update(ctx, g.Log, opts)
-	if err != nil {
-		return nil, submissionFetchError("update the mirror of the base repository", err)
-	}
-	return m, nil
 }

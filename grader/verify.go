@@ -2,7 +2,6 @@ package grader
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -79,27 +78,24 @@ func (g *Grader) Verify(ctx context.Context, bank *tasks.Bank, sub Submission, r
 	if runs <= 0 {
 		runs = DefaultVerifyRuns
 	}
-	baseRepo, baseRef := cmp.Or(sub.BaseRepo, bank.Base.Repo, sub.Repo), cmp.Or(sub.BaseRef, bank.Base.Ref)
-	if baseRepo == "" {
-		return nil, fmt.Errorf("%w: no base repository: give one (the bank names none)", ErrSubmission)
-	}
-	bo := g.Fetch
-	bo.URL = baseRepo
-	if isFullSHA(baseRef) {
-		bo.Commit = baseRef
-	} else {
-		bo.Branch = baseRef
-	}
-	g.phase("fetching the base " + baseRef)
-	base, err := repo.Fetch(ctx, g.Log, bo)
+	mirror, err := g.upstream(ctx, bank, sub)
 	if err != nil {
-		return nil, submissionFetchError("fetch base "+baseRef, err)
+		return nil, err
+	}
+	if mirror != nil {
+		defer mirror.Close()
+	}
+	base, err := g.fetchBase(ctx, bank, sub, mirror)
+	if err != nil {
+		return nil, err
 	}
 	defer base.Close()
-	gomod, _ := base.ReadFile("go.mod")
-	gosum, _ := base.ReadFile("go.sum")
+	req, err := imageRequest(bank, base)
+	if err != nil {
+		return nil, err
+	}
 	g.phase("preparing the sandbox image")
-	img, err := g.Images.Prepare(ctx, sandbox.ImageRequest{GoVersion: bank.Go, GoMod: gomod, GoSum: gosum, BankDigest: bank.Digest, BaseCommit: base.Commit})
+	img, err := g.Images.Prepare(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("prepare image: %w", err)
 	}

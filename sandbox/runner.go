@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"io"
 )
 
 // Runner runs one sandboxed command. A failing command, a timeout or an
@@ -28,6 +29,30 @@ type ImageRequest struct {
 	// BankDigest and BaseCommit name the (bank, base commit) pair a warm
 	// image is built for.
 	BankDigest, BaseCommit string
+}
+
+// Warmer is an Images that can also build warm images: the image of an
+// ImageRequest with a build cache warmed by compiling, once, the tests of
+// the bank's Go packages on the base commit (cmcgrader prepare). Grading
+// then picks a warm image by itself (Images.Prepare) when one exists for
+// the bank and the base commit.
+type Warmer interface {
+	Images
+	Warm(ctx context.Context, req WarmRequest) (Image, error)
+}
+
+// WarmRequest says what a warm image is built from.
+type WarmRequest struct {
+	ImageRequest
+	// Workspace is a tar stream of the base commit.
+	Workspace io.Reader
+	// Packages are the package patterns whose tests are compiled.
+	Packages []string
+	// TestFiles are hidden test files by slash path, compiled with the
+	// packages so that their imports are warm too.
+	TestFiles map[string][]byte
+	// Force rebuilds the image even if it exists.
+	Force bool
 }
 
 // Image identifies the sandbox image. Reports keep it as JSON.

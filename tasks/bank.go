@@ -1,8 +1,12 @@
 package tasks
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
+	"text/tabwriter"
 )
 
 // Task returns the task with the given id, or nil.
@@ -64,4 +68,49 @@ func (b *Bank) Subset(ids []string) (*Bank, error) {
 		}
 	}
 	return &sub, nil
+}
+
+// GoPackages are the package patterns of the bank's Go tasks, sorted and
+// without repeats.
+func (bank *Bank) GoPackages() []string {
+	var pkgs []string
+	for _, t := range bank.Tasks {
+		if t.Runner == RunnerGo {
+			pkgs = append(pkgs, t.Packages...)
+		}
+	}
+	slices.Sort(pkgs)
+	return slices.Compact(pkgs)
+}
+
+// GoHiddenFiles are the hidden files of the bank's Go tasks, by path; when
+// two tasks hide a file at the same path, the first task's is kept (the
+// files only tell the warm build what to compile).
+func (bank *Bank) GoHiddenFiles() map[string][]byte {
+	files := map[string][]byte{}
+	for _, t := range bank.Tasks {
+		if t.Runner != RunnerGo {
+			continue
+		}
+		for _, h := range t.Hidden {
+			if _, ok := files[h.Path]; !ok {
+				files[h.Path] = h.Data
+			}
+		}
+	}
+	return files
+}
+
+// WriteText lists the bank for a proctor: its name, Go version and
+// digest, then one row per task.
+func (b *Bank) WriteText(w io.Writer) error {
+	ew := bufio.NewWriter(w)
+	fmt.Fprintf(ew, "bank %s: %d tasks, Go %s, digest %s\n", b.Name, len(b.Tasks), b.Go, b.Digest)
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "EXAM\tTASK\tPOINTS\tSCORING\tRUNNER\tDIFFICULTY\tTITLE")
+	for _, t := range b.Tasks {
+		fmt.Fprintf(tw, "%s\t%s\t%g\t%s\t%s\t%s\t%s\n", t.Exam, t.ID, t.Points, t.Scoring, t.Runner, t.Difficulty, t.Title)
+	}
+	tw.Flush()
+	return ew.Flush()
 }

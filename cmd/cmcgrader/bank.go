@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -34,13 +33,7 @@ A bad bank is rejected whole, with every problem named by file and field.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "bank %s: %d tasks, Go %s, digest %s\n", b.Name, len(b.Tasks), b.Go, b.Digest)
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "EXAM\tTASK\tPOINTS\tSCORING\tRUNNER\tDIFFICULTY\tTITLE")
-			for _, t := range b.Tasks {
-				fmt.Fprintf(tw, "%s\t%s\t%g\t%s\t%s\t%s\t%s\n", t.Exam, t.ID, t.Points, t.Scoring, t.Runner, t.Difficulty, t.Title)
-			}
-			return tw.Flush()
+			return b.WriteText(a.stdout)
 		},
 	}
 	check.Flags().StringVar(&dir, "bank", "", "task bank folder")

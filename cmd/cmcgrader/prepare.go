@@ -3,18 +3,16 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
-	"slices"
 	"time"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
+	"github.com/cmcgrader/cmcgrader/grader"
 	"github.com/cmcgrader/cmcgrader/grader/repo"
 	"github.com/cmcgrader/cmcgrader/internal/bytesize"
-	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/sandbox/docker"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
@@ -69,21 +67,8 @@ func (a *app) prepare(cmd *cobra.Command, f prepareFlags) error {
 	if err != nil {
 		return fmt.Errorf("load bank: %w", err)
 	}
-	baseRepo, ref := bank.Base.Repo, bank.Base.Ref
-	if f.repo != "" {
-		baseRepo = f.repo
-	}
-	if f.baseRef != "" {
-		ref = f.baseRef
-	}
-	if baseRepo == "" {
+	if f.repo == "" && bank.Base.Repo == "" {
 		return usageError{fmt.Errorf("bank %s names no base repository: give --repo, the upstream repository", bank.Name)}
-	}
-	opts := repo.FetchOptions{URL: baseRepo, MaxBytes: int64(f.maxRepo), Timeout: f.fetchTimeout}
-	if fullSHA.MatchString(ref) {
-		opts.Commit = ref
-	} else {
-		opts.Branch = ref
 	}
 	eng, err := docker.New(ctx, a.log)
 	if err != nil {
@@ -91,85 +76,20 @@ func (a *app) prepare(cmd *cobra.Command, f prepareFlags) error {
 	}
 	defer eng.Close()
 	a.log.Logger.SetLevel(max(a.log.Logger.Level, logrus.InfoLevel))
-
-	var base *repo.Snapshot
+	g := &grader.Grader{
+		Images: &docker.Images{Engine: eng, Log: a.log, GoProxy: os.Getenv("GOPROXY")},
+		Log:    a.log,
+		Fetch:  repo.FetchOptions{MaxBytes: int64(f.maxRepo), Timeout: f.fetchTimeout},
+	}
 	if f.cache != "" {
-		cache, err := repo.OpenFetchCache(f.cache)
-		if err != nil {
+		if g.Cache, err = repo.OpenFetchCache(f.cache); err != nil {
 			return err
 		}
-		mirror, err := cache.Update(ctx, a.log, opts)
-		if err != nil {
-			return fmt.Errorf("update the mirror of %s: %w", baseRepo, err)
-		}
-		defer mirror.Close()
-		base, err = mirror.Snapshot(opts.Branch, opts.Commit)
-		if err != nil {
-			return fmt.Errorf("base %s: %w", ref, err)
-		}
-	} else if base, err = repo.Fetch(ctx, a.log, opts); err != nil {
-		return fmt.Errorf("fetch base %s: %w", ref, err)
 	}
-	defer base.Close()
-	gomod, err := base.ReadFile("go.mod")
-	if err != nil {
-		return fmt.Errorf("base %s of %s has no go.mod: nothing to warm; grade without prepare", base.Commit, baseRepo)
-	}
-	gosum, _ := base.ReadFile("go.sum")
-	im := &docker.Images{Engine: eng, Log: a.log, GoProxy: os.Getenv("GOPROXY")}
-	mod, err := im.Modules(ctx, sandbox.ImageRequest{GoVersion: bank.Go, GoMod: gomod, GoSum: gosum})
+	img, err := g.Prepare(ctx, bank, grader.Submission{BaseRepo: f.repo, BaseRef: f.baseRef}, f.force)
 	if err != nil {
 		return err
 	}
-	pr, pw := io.Pipe()
-	go func() {
-		_, err := base.WriteTar(pw, repo.Overlay{}, repo.TarLimits{})
-		pw.CloseWithError(err)
-	}()
-	defer pr.Close()
-	key := docker.WarmKey(bank.Digest, base.Commit, mod.ID)
-	id, err := docker.BuildWarm(ctx, eng.Client(), a.log, docker.WarmOptions{
-		ModulesImage: mod.ID,
-		Key:          key,
-		Workspace:    pr,
-		Packages:     goPackages(bank),
-		TestFiles:    goHiddenFiles(bank),
-		Force:        f.force,
-	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stdout, "%s %s\n", docker.WarmTag(key), id)
+	fmt.Fprintf(a.stdout, "%s %s\n", img.Ref, img.ID)
 	return nil
-}
-
-// goPackages are the package patterns of the bank's Go tasks, sorted and
-// without repeats.
-func goPackages(bank *tasks.Bank) []string {
-	var pkgs []string
-	for _, t := range bank.Tasks {
-		if t.Runner == tasks.RunnerGo {
-			pkgs = append(pkgs, t.Packages...)
-		}
-	}
-	slices.Sort(pkgs)
-	return slices.Compact(pkgs)
-}
-
-// goHiddenFiles are the hidden files of the bank's Go tasks, by path; when
-// two tasks hide a file at the same path, the first task's is kept (the
-// files only tell the warm build what to compile).
-func goHiddenFiles(bank *tasks.Bank) map[string][]byte {
-	files := map[string][]byte{}
-	for _, t := range bank.Tasks {
-		if t.Runner != tasks.RunnerGo {
-			continue
-		}
-		for _, h := range t.Hidden {
-			if _, ok := files[h.Path]; !ok {
-				files[h.Path] = h.Data
-			}
-		}
-	}
-	return files
 }

@@ -401,7 +401,7 @@ func fetchRefSpec(branch, commit string) (config.RefSpec, error) {
 		return "", fmt.Errorf("%w: give a branch or a commit, not both", ErrBadRef)
 	case commit != "":
 		c := strings.ToLower(commit)
-		if !isHex40(c) {
+		if !IsCommitSHA(c) {
 			return "", fmt.Errorf("%w: commit %q: give the full 40-hex SHA (git rev-parse HEAD), abbreviated SHAs cannot be fetched", ErrBadRef, commit)
 		}
 		return config.RefSpec(c + ":refs/heads/fetched"), nil
@@ -417,17 +417,10 @@ func fetchRefSpec(branch, commit string) (config.RefSpec, error) {
 	return rs, nil
 }
 
-func isHex40(s string) bool {
-	if len(s) != 40 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
+// IsCommitSHA reports whether s is a full commit SHA as the grader takes
+// one: 40 lower-case hex digits.
+func IsCommitSHA(s string) bool {
+	return plumbing.IsHash(s) && strings.ToLower(s) == s
 }
 
 // ReadFile returns the content of the regular file at the slash-separated

@@ -28,7 +28,7 @@ type Images struct {
 	GoProxy string
 }
 
-var _ sandbox.Images = (*Images)(nil)
+var _ sandbox.Warmer = (*Images)(nil)
 
 // Prepare returns the image for req.
 func (im *Images) Prepare(ctx context.Context, req sandbox.ImageRequest) (sandbox.Image, error) {
@@ -75,4 +75,26 @@ func (im *Images) Modules(ctx context.Context, req sandbox.ImageRequest) (sandbo
 		return sandbox.Image{}, err
 	}
 	return sandbox.Image{Ref: ref, ID: id}, nil
+}
+
+// Warm builds the warm image of req on its modules image (BuildWarm) and
+// returns it; an existing one is kept unless req.Force.
+func (im *Images) Warm(ctx context.Context, req sandbox.WarmRequest) (sandbox.Image, error) {
+	mod, err := im.Modules(ctx, req.ImageRequest)
+	if err != nil {
+		return sandbox.Image{}, err
+	}
+	key := WarmKey(req.BankDigest, req.BaseCommit, mod.ID)
+	id, err := BuildWarm(ctx, im.Engine.Client(), im.Log, WarmOptions{
+		ModulesImage: mod.ID,
+		Key:          key,
+		Workspace:    req.Workspace,
+		Packages:     req.Packages,
+		TestFiles:    req.TestFiles,
+		Force:        req.Force,
+	})
+	if err != nil {
+		return sandbox.Image{}, err
+	}
+	return sandbox.Image{Ref: WarmTag(key), ID: id, Warm: true}, nil
 }

@@ -1,0 +1,146 @@
+package grader
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/cmcgrader/cmcgrader/grader/repo"
+	"github.com/cmcgrader/cmcgrader/sandbox"
+	"github.com/cmcgrader/cmcgrader/tasks"
+)
+
+// baseOf returns the repository and ref a submission's protected files
+// come from: the submission's own, else the bank's; the repository
+// defaults to the candidate's. Grading, bank verification and prepare
+// all resolve the base here.
+func baseOf(bank *tasks.Bank, sub Submission) (repoURL, ref string, err error) {
+	repoURL, ref = cmp.Or(sub.BaseRepo, bank.Base.Repo, sub.Repo), cmp.Or(sub.BaseRef, bank.Base.Ref)
+	if repoURL == "" {
+		return "", "", fmt.Errorf("%w: no base repository: the bank names none; give one (--repo)", ErrSubmission)
+	}
+	if ref == "" {
+		return "", "", fmt.Errorf("%w: no base branch or commit: the bank names none; give one (--base-ref)", ErrSubmission)
+	}
+	return repoURL, ref, nil
+}
+
+// upstream returns the mirror of the submission's base repository, brought
+// up to date, or nil when there is no cache or the base repository is the
+// candidate's own (whose objects must never reach the disk).
+func (g *Grader) upstream(ctx context.Context, bank *tasks.Bank, sub Submission) (*repo.Mirror, error) {
+	if g.Cache == nil {
+		return nil, nil
+	}
+	baseRepo, _, err := baseOf(bank, sub)
+	if err != nil {
+		return nil, err
+	}
+	if baseRepo == sub.Repo {
+		g.Log.Info("fetch cache not used: the base repository is the candidate's")
+		return nil, nil
+	}
+	g.phase("updating the upstream mirror")
+	opts := g.Fetch
+	opts.URL = baseRepo
+	m, err := g.Cache.Update(ctx, g.Log, opts)
+	if err != nil {
+		return nil, submissionFetchError("update the mirror of the base repository", err)
+	}
+	return m, nil
+}
+
+// fetchBase reads the submission's base commit: from mirror when it holds
+// the base repository, else by fetching it.
+func (g *Grader) fetchBase(ctx context.Context, bank *tasks.Bank, sub Submission, mirror *repo.Mirror) (*repo.Snapshot, error) {
+	baseRepo, baseRef, err := baseOf(bank, sub)
+	if err != nil {
+		return nil, err
+	}
+	opts := g.Fetch
+	opts.URL = baseRepo
+	if repo.IsCommitSHA(baseRef) {
+		opts.Commit = baseRef
+	} else {
+		opts.Branch = baseRef
+	}
+	g.phase("fetching the base " + baseRef)
+	g.Log.WithFields(logrus.Fields{"repo": baseRepo, "ref": baseRef}).Info("fetching base")
+	base, err := repo.FetchBase(ctx, g.Log, opts, mirror)
+	if err != nil {
+		return nil, submissionFetchError("fetch base "+baseRef+" of the bank", err)
+	}
+	return base, nil
+}
+
+// imageRequest reads what the image for base must hold. A base without a
+// go.mod needs no modules; a go.mod that cannot be read is an error,
+// never an image that would fail every candidate's build.
+func imageRequest(bank *tasks.Bank, base *repo.Snapshot) (sandbox.ImageRequest, error) {
+	req := sandbox.ImageRequest{GoVersion: bank.Go, BankDigest: bank.Digest, BaseCommit: base.Commit}
+	for _, f := range []struct {
+		name string
+		data *[]byte
+	}{{"go.mod", &req.GoMod}, {"go.sum", &req.GoSum}} {
+		data, err := base.ReadFile(f.name)
+		switch {
+		case errors.Is(err, repo.ErrNotExist):
+		case err != nil:
+			return sandbox.ImageRequest{}, fmt.Errorf("read %s of the base %s: %w", f.name, base.Commit, err)
+		default:
+			*f.data = data
+		}
+	}
+	return req, nil
+}
+
+// ErrNoWarm means the sandbox backend cannot build warm images.
+var ErrNoWarm = errors.New("the sandbox backend builds no warm images")
+
+// Prepare builds the warm image of bank and the submission's base commit
+// (see sandbox.Warmer): the Go modules the base needs and a build cache
+// warmed by compiling the tests of the packages the bank's Go tasks use.
+// Only the base fields of sub are used. force rebuilds an existing one.
+func (g *Grader) Prepare(ctx context.Context, bank *tasks.Bank, sub Submission, force bool) (sandbox.Image, error) {
+	w, ok := g.Images.(sandbox.Warmer)
+	if !ok {
+		return sandbox.Image{}, ErrNoWarm
+	}
+	mirror, err := g.upstream(ctx, bank, sub)
+	if err != nil {
+		return sandbox.Image{}, err
+	}
+	if mirror != nil {
+		defer mirror.Close()
+	}
+	base, err := g.fetchBase(ctx, bank, sub, mirror)
+	if err != nil {
+		return sandbox.Image{}, err
+	}
+	defer base.Close()
+	req, err := imageRequest(bank, base)
+	if err != nil {
+		return sandbox.Image{}, err
+	}
+	if len(req.GoMod) == 0 {
+		return sandbox.Image{}, fmt.Errorf("%w: the base %s has no go.mod: nothing to warm; grade without prepare", ErrSubmission, base.Commit)
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := base.WriteTar(pw, repo.Overlay{}, repo.TarLimits{})
+		pw.CloseWithError(err)
+	}()
+	defer pr.Close()
+	g.phase("building the warm image")
+	return w.Warm(ctx, sandbox.WarmRequest{
+		ImageRequest: req,
+		Workspace:    pr,
+		Packages:     bank.GoPackages(),
+		TestFiles:    bank.GoHiddenFiles(),
+		Force:        force,
+	})
+}
