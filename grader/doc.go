@@ -1,21 +1,25 @@
-// Package grader grades a candidate's fork against a task bank: it fetches
-// the fork with go-git (the pack spooled to a private temporary file, never
-// checked out), builds each task's workspace as a tar stream from git
-// objects (with the task's hidden files and the base's protected files laid
-// over it), runs the hidden tests through a sandbox.Runner (a Docker
-// sandbox in production), parses `go test -json` or JUnit XML from the
-// captured output (with package testout), scores each task and summarises
-// the exams.
+// Package grader orchestrates the grading of one submission against a
+// task bank, along a flow that runs one way:
 //
-// The flow is one-directional: Fetch → Snapshot.WriteTar → Runner.Run →
-// testout.ParseGo/ParseJUnit → Score → Summarize → Report.
+//	repo.Fetch → tamper.Scan → Snapshot.WriteTar → sandbox.Runner.Run
+//	  → testout.ParseGo | testout.ParseJUnit → report.Score → report.Summarize
 //
-// A candidate's failure (failing tests, code that does not build, a timeout
-// or an OOM kill) is data in a TaskResult. A grader failure (Docker down, a
-// broken image) is an error: the task is retried once and then reported as
-// "not gradable", never scored as a zero.
+// It resolves and fetches the base (one path for Grade, Verify and
+// Prepare), asks a sandbox.Images for the image, runs each task's hidden
+// tests with a private canary, checks that the results are the hidden
+// tests' own (every exit status agrees with the output, the canary passed
+// once), rechecks failures when asked, applies holds and fills the
+// receipt. The repository side is package repo, the report side package
+// report, the parsing package testout, the analysis package tamper; a
+// sandbox backend is wired in by the command and never imported here.
 //
-//	g := &grader.Grader{Runner: docker, Images: images, Log: log}
+// A candidate's failure (failing tests, code that does not build, a
+// timeout or an OOM kill) is data in a report.TaskResult. A grader failure
+// (a broken image, an unreadable base) is an error: a task's run is
+// retried once and then reported as "not gradable", never scored as a
+// zero.
+//
+//	g := &grader.Grader{Runner: runner, Images: images, Log: log}
 //	rep, err := g.Grade(ctx, bank, grader.Submission{Repo: url, Branch: "cmc"})
 //	if err != nil {
 //		return err // grading could not be done

@@ -12,7 +12,7 @@ import "github.com/cmcgrader/cmcgrader/grader/report"
 
 // Capability is one capability found in one file.
 type Capability struct {
-	// Kind is one of the Cap* kinds.
+	// Kind is one of report's Cap* kinds.
 	Kind report.TamperKind
 	// Line is the 1-based line of the file where it is.
 	Line int
