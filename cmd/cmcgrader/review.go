@@ -30,7 +30,8 @@ decides. accept keeps the task's points; reject scores it 0. The decision,
 its reason and its time are written into the report, and the exam scores
 and verdicts are updated. A signed report (REPORT.sig beside it) is
 verified with --sign-key's key first and signed again with it, so the
-signature covers the decision.`,
+signature covers the decision; an unsigned one is reviewed without
+--sign-key.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 || (report.Decision(args[0]) != report.Accept && report.Decision(args[0]) != report.Reject) {
 				return usageError{fmt.Errorf("%s takes one decision, accept or reject", cmd.CommandPath())}
@@ -67,6 +68,10 @@ func (a *app) review(decision string, f reviewFlags) error {
 	switch {
 	case sig != nil && key == nil:
 		return fmt.Errorf("%s is signed: give --sign-key, so that the decision is signed too", f.report)
+	case sig == nil && key != nil:
+		// Signing it would vouch for whatever the file now says.
+		return fmt.Errorf("%s is not signed (there is no %s): --sign-key signs only a report that verifies with it; review it without --sign-key",
+			f.report, report.SignaturePath(f.report))
 	case sig != nil:
 		// The report must be the grader's, unchanged, before it is
 		// changed and signed again.

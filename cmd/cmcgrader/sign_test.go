@@ -100,6 +100,7 @@ func TestReviewSignedReport(t *testing.T) {
 		{"another report's signature", aliceData, readFile(t, bob+".sig"), []string{"--sign-key", keyFile}, "signature does not match"},
 		{"signed, no key", aliceData, aliceSig, nil, "is signed: give --sign-key"},
 		{"signed by another key", aliceData, aliceSig, []string{"--sign-key", otherFile}, "signed by another key"},
+		{"signature file removed", aliceData, "", []string{"--sign-key", keyFile}, "is not signed (there is no " + filepath.Join(dir, "edited.json.sig")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			edited := filepath.Join(dir, "edited.json")
