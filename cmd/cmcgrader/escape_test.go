@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -96,23 +95,14 @@ func TestReceiptVerifyEscapes(t *testing.T) {
 		Tasks: []report.TaskResult{}, Tampering: []report.TamperFlag{}, Receipt: &report.Receipt{Repository: hostile},
 	}
 	rep.Verdict = hostile
-	if err := rep.Sign(key); err != nil {
-		t.Fatal(err)
-	}
+	rep.Form = &report.FormInfo{Candidate: hostile, Attempt: 1}
 	name := filepath.Join(t.TempDir(), "report.json")
-	f, err := os.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rep.WriteJSON(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := writeReport(name, rep, key); err != nil {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"receipt", "verify", name}, strings.NewReader(""), &stdout, &stderr); code != 0 {
 		t.Fatalf("exit status %d; stderr:\n%s", code, stderr.String())
 	}
-	checkNoRaw(t, stdout.String(), `signature OK`, `commit \x1b[2K\r\x1b[1A`, `verdict \x1b[2K\r\x1b[1A`)
+	checkNoRaw(t, stdout.String(), `signature OK`, `repository \x1b[2K\r\x1b[1A`, `candidate \x1b[2K\r\x1b[1A`, `commit \x1b[2K\r\x1b[1A`, `verdict \x1b[2K\r\x1b[1A`)
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -18,8 +20,9 @@ func (a *app) receiptCmd() *cobra.Command {
 		Short: "Make signing keys and verify signed reports",
 		Long: `Every JSON report carries a receipt: the inputs of the grading (commit,
 tree, base, bank and task digests, image, limits, versions). Signed with
-grade --sign-key, the signature covers the whole report, so that editing
-any byte of it is caught by receipt verify.`,
+grade --sign-key, the report REPORT gets a signature file REPORT.sig that
+signs its exact bytes, so that editing any byte of it is caught by
+receipt verify.`,
 		Args: noArgs,
 	}
 	var out string
@@ -40,10 +43,12 @@ any byte of it is caught by receipt verify.`,
 	verify := &cobra.Command{
 		Use:   "verify [--pub KEYFILE.pub] REPORT",
 		Short: "Check the signature of a JSON report",
-		Long: `Verify checks that REPORT was signed and not changed since: exit status 0
-and "signature OK" when it holds, 1 with what failed otherwise. Without
---pub the key embedded in the report is used: compare the fingerprint it
-prints with the grader's. With --pub the report must be signed by that key.`,
+		Long: `Verify checks that REPORT.sig signs REPORT, byte for byte: exit status 0
+and "signature OK" when it does, 1 with what failed otherwise. With --pub
+the report must be signed by that key. Without --pub the key written in
+REPORT.sig is used, which shows only that the two files belong together
+(anyone can sign an edited report with a key of their own): compare the
+fingerprint it prints with the grader's.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageError{fmt.Errorf("%s takes one report file, got %d arguments", cmd.CommandPath(), len(args))}
@@ -109,21 +114,47 @@ func (a *app) verify(file, pubFile string) error {
 			return fmt.Errorf("--pub %s: %w", pubFile, err)
 		}
 	}
-	data, err := os.ReadFile(file)
+	data, sig, err := readReport(file)
 	if err != nil {
 		return err
 	}
-	v, err := report.VerifyReport(data, trusted)
+	v, err := report.VerifyReport(data, sig, trusted)
 	if err != nil {
 		return fmt.Errorf("%s: verification failed: %w", file, err)
 	}
-	by := "the key it embeds"
-	if trusted != nil {
-		by = "the key in " + pubFile
+	by := "the key in " + pubFile
+	if trusted == nil {
+		by = "the key in " + report.SignaturePath(file) + ", not checked"
 	}
-	fmt.Fprintf(a.stdout, "signature OK: %s, signed by %s (%s); commit %s, verdict %s\n",
-		escape.Line(file), v.KeyFingerprint, escape.Line(by), escape.Line(v.Report.Commit), escape.Line(string(v.Report.Verdict)))
+	// The name of the file proves nothing: say whose report it is.
+	rep := v.Report
+	about := "repository " + escape.Line(rep.Repository)
+	if rep.Form != nil {
+		about += fmt.Sprintf(", candidate %s attempt %d", escape.Line(rep.Form.Candidate), rep.Form.Attempt)
+	}
+	fmt.Fprintf(a.stdout, "signature OK: %s, signed by %s (%s); %s, commit %s, verdict %s\n",
+		escape.Line(file), v.KeyFingerprint, escape.Line(by), about, escape.Line(rep.Commit), escape.Line(string(rep.Verdict)))
+	if trusted == nil {
+		fmt.Fprintf(a.stdout, "this shows only that the report is intact: anyone can sign an edited report with a key of their own; compare %s with the grader's key, or verify with --pub\n", v.KeyFingerprint)
+	}
 	return nil
+}
+
+// readReport reads a report file and its signature file (bounded); sig is
+// nil when there is none.
+func readReport(name string) (data, sig []byte, err error) {
+	data, err = os.ReadFile(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	sig, err = readSignature(report.SignaturePath(name))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return data, nil, nil
+	case err != nil:
+		return nil, nil, err
+	}
+	return data, sig, nil
 }
 
 // loadSignKey reads a private key file, which only its owner may read;
@@ -150,15 +181,30 @@ func loadSignKey(name string) (ed25519.PrivateKey, error) {
 	return key, nil
 }
 
-// writeReport writes the JSON report to name, signed with key when one is
-// given.
+// writeReport writes the JSON report to name and, when a key is given,
+// its signature file (see writeSignedFiles). An unsigned report removes a
+// signature file left there by an earlier report, which would only say
+// that this one was edited.
 func writeReport(name string, rep *report.Report, key ed25519.PrivateKey) error {
-	if key != nil {
-		if err := rep.Sign(key); err != nil {
-			return err
-		}
+	var buf bytes.Buffer
+	if err := rep.WriteJSON(&buf); err != nil {
+		return fmt.Errorf("write report: %w", err)
 	}
-	if err := writeFileAtomic(name, rep.WriteJSON); err != nil {
+	sigName := report.SignaturePath(name)
+	if key == nil {
+		if err := writeFileAtomic(name, bytesWriter(buf.Bytes())); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+		if err := os.Remove(sigName); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("write report: remove the old signature file: %w", err)
+		}
+		return nil
+	}
+	sig, err := report.SignReport(buf.Bytes(), key)
+	if err != nil {
+		return err
+	}
+	if err := writeSignedFiles(name, buf.Bytes(), sigName, sig); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -57,7 +56,7 @@ func (a *app) regrade(cmd *cobra.Command, f regradeFlags) error {
 	case f.jobs < 0:
 		return usageError{fmt.Errorf("--jobs must be at least 1, got %d", f.jobs)}
 	}
-	data, err := os.ReadFile(f.receipt)
+	data, sig, err := readReport(f.receipt)
 	if err != nil {
 		return fmt.Errorf("--receipt: %w", err)
 	}
@@ -69,9 +68,9 @@ func (a *app) regrade(cmd *cobra.Command, f regradeFlags) error {
 	if rc == nil {
 		return fmt.Errorf("--receipt %s: the report has no receipt (it was written by a grader without receipts); grade it again with grade --commit", f.receipt)
 	}
-	switch v, err := report.VerifyReport(data, nil); {
+	switch v, err := report.VerifyReport(data, sig, nil); {
 	case err == nil:
-		fmt.Fprintf(a.stdout, "receipt signed by %s\n", v.KeyFingerprint)
+		fmt.Fprintf(a.stdout, "receipt signed by %s (the key in its signature file, not checked: compare it with the grader's)\n", v.KeyFingerprint)
 	case errors.Is(err, report.ErrUnsigned):
 		fmt.Fprintln(a.stdout, "receipt not signed")
 	default:

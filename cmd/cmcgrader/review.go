@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -29,8 +28,10 @@ output, exit status or test framework is held: its exam is INCOMPLETE until
 a proctor reads the flagged code (the report lists it, file:line) and
 decides. accept keeps the task's points; reject scores it 0. The decision,
 its reason and its time are written into the report, and the exam scores
-and verdicts are updated. A signed report is verified first and signed
-again with --sign-key, so the signature covers the decision.`,
+and verdicts are updated. A signed report (REPORT.sig beside it) is
+verified with --sign-key's key first and signed again with it, so the
+signature covers the decision; an unsigned one is reviewed without
+--sign-key.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 || (report.Decision(args[0]) != report.Accept && report.Decision(args[0]) != report.Reject) {
 				return usageError{fmt.Errorf("%s takes one decision, accept or reject", cmd.CommandPath())}
@@ -43,7 +44,7 @@ again with --sign-key, so the signature covers the decision.`,
 	fl.StringVar(&f.report, "report", "", "the JSON report to record the decision in (required)")
 	fl.StringVar(&f.task, "task", "", "the held task's id (required)")
 	fl.StringVar(&f.reason, "reason", "", "why, in a sentence (required)")
-	fl.StringVar(&f.signKey, "sign-key", "", "private key file: verify the signed report with it, then sign it again")
+	fl.StringVar(&f.signKey, "sign-key", "", "private key file: verify the signed report (FILE.sig) with it, then sign it again")
 	return cmd
 }
 
@@ -60,24 +61,27 @@ func (a *app) review(decision string, f reviewFlags) error {
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(f.report)
+	data, sig, err := readReport(f.report)
 	if err != nil {
 		return fmt.Errorf("read report: %w", err)
+	}
+	switch {
+	case sig != nil && key == nil:
+		return fmt.Errorf("%s is signed: give --sign-key, so that the decision is signed too", f.report)
+	case sig == nil && key != nil:
+		// Signing it would vouch for whatever the file now says.
+		return fmt.Errorf("%s is not signed (there is no %s): --sign-key signs only a report that verifies with it; review it without --sign-key",
+			f.report, report.SignaturePath(f.report))
+	case sig != nil:
+		// The report must be the grader's, unchanged, before it is
+		// changed and signed again.
+		if _, err := report.VerifyReport(data, sig, key.Public().(ed25519.PublicKey)); err != nil {
+			return fmt.Errorf("%s: %w", f.report, err)
+		}
 	}
 	var rep report.Report
 	if err := json.Unmarshal(data, &rep); err != nil {
 		return fmt.Errorf("%s: not a JSON report: %w", f.report, err)
-	}
-	signed := rep.Receipt != nil && rep.Receipt.Signature != nil
-	switch {
-	case signed && key == nil:
-		return fmt.Errorf("%s is signed: give --sign-key, so that the decision is signed too", f.report)
-	case signed:
-		// The report must be the grader's, unchanged, before it is
-		// changed and signed again.
-		if _, err := report.VerifyReport(data, key.Public().(ed25519.PublicKey)); err != nil {
-			return fmt.Errorf("%s: %w", f.report, err)
-		}
 	}
 	if err := rep.Review(f.task, report.Decision(decision), f.reason, time.Now()); err != nil {
 		return err

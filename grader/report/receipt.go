@@ -13,8 +13,9 @@ import (
 )
 
 // Receipt records every input that decided a report's scores, so that the
-// grading can be re-run exactly (see Regrade) and the report signed (see
-// Report.Sign). Its JSON form is documented in docs/report.md.
+// grading can be re-run exactly (see Regrade). Its JSON form is documented
+// in docs/report.md. A report's signature is not part of it: it is a file
+// of its own (see SignReport).
 type Receipt struct {
 	// Repository is the URL the graded commit was fetched from.
 	Repository string `json:"repository"`
@@ -32,8 +33,6 @@ type Receipt struct {
 	Limits ReceiptLimits `json:"limits"`
 	// GraderVersion is the version of the grader that graded.
 	GraderVersion string `json:"grader_version"`
-	// Signature, when set, signs the whole report (see Report.Sign).
-	Signature *Signature `json:"signature,omitempty"`
 }
 
 // ReceiptBase names the base commit and, when the fetched history shows

@@ -3,7 +3,9 @@ package report
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -87,4 +89,17 @@ func onePEM(data []byte, typ string) ([]byte, error) {
 		return nil, fmt.Errorf("more than one PEM block; want one %s", typ)
 	}
 	return b.Bytes, nil
+}
+
+// KeyFingerprint returns "sha256:" and the hex SHA-256 of the key in PKIX
+// DER form, the bytes of the PEM public key file: `openssl pkey -pubin
+// -in KEY.pub -outform DER | sha256sum` prints the same digest.
+func KeyFingerprint(pub ed25519.PublicKey) string {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		// Only a key of the wrong length fails; callers check lengths.
+		return "sha256:invalid-key"
+	}
+	sum := sha256.Sum256(der)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -3,284 +3,227 @@ package report
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 )
 
-// SignatureAlgorithm is the only algorithm of Signature.
+// A signed report is two files: the report as the grader wrote it, and
+// next to it a signature file (SignaturePath: the report's name plus
+// ".sig") that signs the report file's exact bytes. Nothing in the report
+// refers to its signature, so the report is never parsed, re-encoded or
+// edited to be verified: the bytes read from disk are the bytes checked,
+// and any change to them, to a single bit, a trailing newline or the
+// order of keys, fails the check.
+//
+// The signature file is a small JSON object in one exact layout, as
+// (Signature).encode writes it:
+//
+//	{
+//	  "algorithm": "ed25519",
+//	  "key_fingerprint": "sha256:<hex>",
+//	  "public_key": "<base64 of the raw 32-byte key>",
+//	  "signature": "<base64 of the 64-byte signature>"
+//	}
+//
+// and the message signed is signatureDomain followed by the report file's
+// bytes, unchanged. The design, against someone who may edit either file:
+//
+//   - Domain separation: the message opens with a line that names this
+//     use and its version, so that a signature made with the same key
+//     for anything else (another file, a report signature of the earlier
+//     embedded form, which began "cmcgrader report signature v1") is
+//     never a valid report signature, and the reverse.
+//   - Exact bytes, whole file: the signed message ends with the file, so
+//     a report edited, re-indented, cut short or extended after signing
+//     fails, and a signature file moved next to another report (another
+//     candidate's, or a later version of the same) fails, because that
+//     report's bytes differ. The file's name is not signed: a report
+//     says itself whose it is (repository, commit, form), and a verifier
+//     reads that from the verified report, not from the name.
+//   - Which key: the signature file carries the public key only so that
+//     a report can be checked for integrity without the key at hand.
+//     Whoever edits a report can also sign it again with a key of their
+//     own and embed that key: a check against the embedded key proves
+//     only that the two files belong together. Proof of who signed needs
+//     the trusted key (VerifyReport's trusted argument: receipt verify
+//     --pub), or a comparison of the fingerprint with the grader's.
+//   - One spelling: the signature file is refused unless it is exactly
+//     the bytes the grader writes for its fields (no other whitespace,
+//     key case or order, escapes, unknown fields or trailing data), its
+//     base64 is canonical (strict padding, no line breaks), the key
+//     fingerprint is the public key's, and the algorithm is "ed25519";
+//     any other algorithm name is refused rather than guessed at. The
+//     file is small and read with a bound (MaxSignatureSize).
+//   - Order: the signature is checked before the report is parsed at
+//     all; the report is parsed only to say what it is about.
+//
+// The signature file is evidence about the report, which stays the
+// authoritative record: a report with no signature file is unsigned, and
+// one whose signature file does not match is not to be trusted.
+
+// SignatureAlgorithm is the only algorithm of signature files.
 const SignatureAlgorithm = "ed25519"
 
-// signatureDomain opens every signed message, so that a report signature
-// can never be taken for a signature of something else.
-const signatureDomain = "cmcgrader report signature v1\n"
+// signatureDomain opens every signed message (see above).
+const signatureDomain = "cmcgrader report signature v2\n"
 
-// Signature signs a whole report. It is kept in the report's receipt.
-//
-// The signed message is signatureDomain followed by the report's JSON in
-// compact form (insignificant whitespace removed, nothing else changed)
-// with the signature's "value" emptied. A signed report file must also be
-// laid out exactly as the grader writes it (two-space indent, one
-// trailing newline), so that no byte of the file can change unnoticed.
+// MaxSignatureSize bounds a signature file: the grader's are about 250
+// bytes. Read at most this many bytes plus one, and let VerifyReport
+// refuse a larger file.
+const MaxSignatureSize = 1 << 10
+
+// SignaturePath returns the name of the signature file of the report file
+// name: name plus ".sig".
+func SignaturePath(name string) string { return name + ".sig" }
+
+// Signature is the content of a signature file.
 type Signature struct {
 	// Algorithm is "ed25519".
 	Algorithm string `json:"algorithm"`
+	// KeyFingerprint is KeyFingerprint of the public key.
+	KeyFingerprint string `json:"key_fingerprint"`
 	// PublicKey is the signer's raw 32-byte ed25519 key, in standard
 	// base64.
 	PublicKey string `json:"public_key"`
-	// KeyFingerprint is KeyFingerprint(PublicKey).
-	KeyFingerprint string `json:"key_fingerprint"`
-	// Value is the 64-byte signature in standard base64.
-	Value string `json:"value"`
+	// Value is the 64-byte ed25519 signature of signatureDomain and the
+	// report file's bytes, in standard base64.
+	Value string `json:"signature"`
+}
+
+// encode returns the signature file's bytes: the only layout accepted.
+func (s *Signature) encode() []byte {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		panic(err) // four strings always encode
+	}
+	return append(b, '\n')
 }
 
 // Errors of VerifyReport; test with errors.Is.
 var (
-	// ErrUnsigned means the report has no receipt or no signature.
+	// ErrUnsigned means there is no signature file.
 	ErrUnsigned = errors.New("report is not signed")
 	// ErrBadSignature means the signature does not match the report.
 	ErrBadSignature = errors.New("signature does not match")
 	// ErrWrongKey means the report was signed by another key than the
 	// one trusted.
 	ErrWrongKey = errors.New("signed by another key")
-	// ErrMalformed means the file is not a report the grader wrote.
-	ErrMalformed = errors.New("malformed signed report")
+	// ErrMalformed means the signature file is not one the grader
+	// writes, or what it signs is not a report.
+	ErrMalformed = errors.New("malformed signature")
 )
 
-// b64 is strict: a base64 text has exactly one reading, so that no edit
-// of a key or signature decodes to the same bytes.
+// b64 is strict: trailing padding bits must be zero. It still skips line
+// breaks, so decodeExact also checks that the text is the canonical
+// encoding of what it decodes to.
 var b64 = base64.StdEncoding.Strict()
 
-// KeyFingerprint returns "sha256:" and the hex SHA-256 of the key in PKIX
-// DER form, the bytes of the PEM public key file: `openssl pkey -pubin
-// -in KEY.pub -outform DER | sha256sum` prints the same digest.
-func KeyFingerprint(pub ed25519.PublicKey) string {
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		// Only a key of the wrong length fails; callers check lengths.
-		return "sha256:invalid-key"
-	}
-	sum := sha256.Sum256(der)
-	return "sha256:" + hex.EncodeToString(sum[:])
+// signedMessage returns the message a report file's signature signs.
+func signedMessage(data []byte) []byte {
+	msg := make([]byte, 0, len(signatureDomain)+len(data))
+	return append(append(msg, signatureDomain...), data...)
 }
 
-// Sign signs the report with key: it puts a Signature in the receipt.
-// WriteJSON then writes the signed report; change nothing after signing.
-func (r *Report) Sign(key ed25519.PrivateKey) error {
-	if r.Receipt == nil {
-		return errors.New("sign report: it has no receipt")
-	}
+// SignReport signs the exact bytes of a report file (as WriteJSON wrote
+// them) and returns the bytes of its signature file. Write both, and
+// change neither after signing: the signature fails for any other bytes.
+func SignReport(data []byte, key ed25519.PrivateKey) ([]byte, error) {
 	if len(key) != ed25519.PrivateKeySize {
-		return fmt.Errorf("sign report: the key has %d bytes, an ed25519 private key has %d", len(key), ed25519.PrivateKeySize)
+		return nil, fmt.Errorf("sign report: the key has %d bytes, an ed25519 private key has %d", len(key), ed25519.PrivateKeySize)
 	}
 	pub := key.Public().(ed25519.PublicKey)
-	sig := &Signature{
+	sig := Signature{
 		Algorithm:      SignatureAlgorithm,
-		PublicKey:      b64.EncodeToString(pub),
 		KeyFingerprint: KeyFingerprint(pub),
+		PublicKey:      b64.EncodeToString(pub),
+		Value:          b64.EncodeToString(ed25519.Sign(key, signedMessage(data))),
 	}
-	r.Receipt.Signature = sig
-	var buf bytes.Buffer
-	if err := r.WriteJSON(&buf); err != nil {
-		r.Receipt.Signature = nil
-		return fmt.Errorf("sign report: %w", err)
+	out := sig.encode()
+	// Check what will be written, so that a signature that could not be
+	// verified (of bytes that are not a report) is never handed out.
+	if _, err := VerifyReport(data, out, pub); err != nil {
+		return nil, fmt.Errorf("sign report: the signature does not verify: %w", err)
 	}
-	msg, _, err := signedMessage(buf.Bytes())
-	if err != nil {
-		r.Receipt.Signature = nil
-		return fmt.Errorf("sign report: %w", err)
-	}
-	sig.Value = b64.EncodeToString(ed25519.Sign(key, msg))
-	// Check what will be written, so that a report that could not be
-	// verified is never handed out.
-	buf.Reset()
-	if err := r.WriteJSON(&buf); err != nil {
-		return fmt.Errorf("sign report: %w", err)
-	}
-	if _, err := VerifyReport(buf.Bytes(), pub); err != nil {
-		r.Receipt.Signature = nil
-		return fmt.Errorf("sign report: the signed report does not verify: %w", err)
-	}
-	return nil
+	return out, nil
 }
 
 // Verified is what VerifyReport found.
 type Verified struct {
-	// Report is the parsed report.
+	// Report is the parsed report, read from the verified bytes.
 	Report *Report
 	// KeyFingerprint names the key that signed it.
 	KeyFingerprint string
 }
 
-// VerifyReport checks the signature of a report file's bytes. With a
-// trusted key, the report must be signed by that key; without one, by the
-// key it embeds (whose fingerprint the caller should check). The error
-// wraps ErrMalformed, ErrUnsigned, ErrWrongKey or ErrBadSignature and says
-// what failed.
-func VerifyReport(data []byte, trusted ed25519.PublicKey) (*Verified, error) {
-	msg, value, err := signedMessage(data)
+// VerifyReport checks that sig, the bytes of a signature file, signs
+// data, the bytes of a report file. A nil sig means there is no
+// signature file (ErrUnsigned). With a trusted key the report must be
+// signed by that key; without one, by the key the signature file embeds,
+// which proves only that the two files belong together (see above): the
+// caller should then compare the fingerprint with the grader's. The
+// error wraps ErrMalformed, ErrUnsigned, ErrWrongKey or ErrBadSignature
+// and says what failed.
+func VerifyReport(data, sig []byte, trusted ed25519.PublicKey) (*Verified, error) {
+	if sig == nil {
+		return nil, fmt.Errorf("%w: it has no signature file; grade with --sign-key to sign", ErrUnsigned)
+	}
+	s, err := parseSignature(sig)
 	if err != nil {
 		return nil, err
 	}
+	pub, _ := decodeExact(s.PublicKey, ed25519.PublicKeySize) // parseSignature checked it
+	value, _ := decodeExact(s.Value, ed25519.SignatureSize)
+	if trusted != nil && !bytes.Equal(pub, trusted) {
+		return nil, fmt.Errorf("%w: the report was signed by %s, not by the trusted key %s", ErrWrongKey, s.KeyFingerprint, KeyFingerprint(trusted))
+	}
+	if !ed25519.Verify(pub, signedMessage(data), value) {
+		return nil, fmt.Errorf("%w: the report's bytes are not the ones %s signed: the report was changed after signing, or the signature file is another report's", ErrBadSignature, s.KeyFingerprint)
+	}
 	var rep Report
 	if err := json.Unmarshal(data, &rep); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: the signed file is not a JSON report: %v", ErrMalformed, err)
 	}
-	if rep.Receipt == nil {
-		return nil, fmt.Errorf("%w: it has no receipt", ErrUnsigned)
-	}
-	sig := rep.Receipt.Signature
-	if sig == nil || value == nil {
-		return nil, fmt.Errorf("%w: its receipt has no signature; grade with --sign-key to sign", ErrUnsigned)
-	}
-	if sig.Algorithm != SignatureAlgorithm {
-		return nil, fmt.Errorf("%w: signature algorithm %q, want %q", ErrMalformed, sig.Algorithm, SignatureAlgorithm)
-	}
-	pub, err := b64.DecodeString(sig.PublicKey)
-	if err != nil || len(pub) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("%w: receipt.signature.public_key is not a base64 ed25519 key", ErrMalformed)
-	}
-	if fp := KeyFingerprint(pub); fp != sig.KeyFingerprint {
-		return nil, fmt.Errorf("%w: receipt.signature.key_fingerprint %s does not match its public key (%s)", ErrBadSignature, sig.KeyFingerprint, fp)
-	}
-	if trusted != nil && !bytes.Equal(pub, trusted) {
-		return nil, fmt.Errorf("%w: the report was signed by %s, not by the trusted key %s", ErrWrongKey, sig.KeyFingerprint, KeyFingerprint(trusted))
-	}
-	raw, err := b64.DecodeString(*value)
-	if err != nil || len(raw) != ed25519.SignatureSize {
-		return nil, fmt.Errorf("%w: receipt.signature.value is not a base64 ed25519 signature", ErrMalformed)
-	}
-	if !ed25519.Verify(pub, msg, raw) {
-		return nil, fmt.Errorf("%w: the report was changed after it was signed by %s", ErrBadSignature, sig.KeyFingerprint)
-	}
-	return &Verified{Report: &rep, KeyFingerprint: sig.KeyFingerprint}, nil
+	return &Verified{Report: &rep, KeyFingerprint: s.KeyFingerprint}, nil
 }
 
-// signedMessage returns the message a report file's signature signs and
-// the signature value found in it (nil when there is none). It fails
-// unless data is laid out exactly as WriteJSON writes.
-func signedMessage(data []byte) ([]byte, *string, error) {
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, data); err != nil {
-		return nil, nil, fmt.Errorf("%w: not JSON: %v", ErrMalformed, err)
+// parseSignature reads a signature file and checks that it is exactly
+// one the grader writes, with a well-formed key and signature.
+func parseSignature(b []byte) (*Signature, error) {
+	if len(b) > MaxSignatureSize {
+		return nil, fmt.Errorf("%w: the signature file has more than %d bytes", ErrMalformed, MaxSignatureSize)
 	}
-	var layout bytes.Buffer
-	if err := json.Indent(&layout, compact.Bytes(), "", "  "); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	var s Signature
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("%w: not a signature file: %v", ErrMalformed, err)
 	}
-	layout.WriteByte('\n')
-	if !bytes.Equal(layout.Bytes(), data) {
-		at := firstDiff(layout.Bytes(), data)
-		return nil, nil, fmt.Errorf("%w: byte %d: whitespace differs from the layout the grader writes (the file was re-indented or edited)", ErrMalformed, at)
+	if s.Algorithm != SignatureAlgorithm {
+		return nil, fmt.Errorf("%w: algorithm %q: only %q signatures are made and checked", ErrMalformed, s.Algorithm, SignatureAlgorithm)
 	}
-	c := compact.Bytes()
-	start, end, err := signatureValue(c)
-	if err != nil {
-		return nil, nil, err
+	pub, ok := decodeExact(s.PublicKey, ed25519.PublicKeySize)
+	if !ok {
+		return nil, fmt.Errorf("%w: public_key is not the base64 of a %d-byte ed25519 key", ErrMalformed, ed25519.PublicKeySize)
 	}
-	msg := append([]byte(signatureDomain), c...)
-	if start < 0 {
-		return msg, nil, nil
+	if _, ok := decodeExact(s.Value, ed25519.SignatureSize); !ok {
+		return nil, fmt.Errorf("%w: signature is not the base64 of a %d-byte ed25519 signature", ErrMalformed, ed25519.SignatureSize)
 	}
-	var value string
-	if err := json.Unmarshal(c[start:end], &value); err != nil {
-		return nil, nil, fmt.Errorf("%w: receipt.signature.value: %v", ErrMalformed, err)
+	if fp := KeyFingerprint(pub); fp != s.KeyFingerprint {
+		return nil, fmt.Errorf("%w: key_fingerprint %q is not the fingerprint of public_key (%s)", ErrMalformed, s.KeyFingerprint, fp)
 	}
-	msg = append(append(append([]byte(signatureDomain), c[:start]...), `""`...), c[end:]...)
-	return msg, &value, nil
+	if !bytes.Equal(s.encode(), b) {
+		return nil, fmt.Errorf("%w: the signature file is not laid out as the grader writes it (spacing, key order or case, escapes or trailing data differ)", ErrMalformed)
+	}
+	return &s, nil
 }
 
-func firstDiff(a, b []byte) int {
-	n := min(len(a), len(b))
-	for i := 0; i < n; i++ {
-		if a[i] != b[i] {
-			return i
-		}
+// decodeExact decodes the canonical standard base64 of exactly n bytes.
+func decodeExact(s string, n int) ([]byte, bool) {
+	b, err := b64.DecodeString(s)
+	if err != nil || len(b) != n || b64.EncodeToString(b) != s {
+		return nil, false
 	}
-	return n
-}
-
-// signatureValue finds, in compact JSON, the bytes [start, end) of the
-// string at receipt.signature.value; start is -1 when there is none. A
-// path that occurs twice, or holds no string, is an error.
-func signatureValue(compact []byte) (start, end int, err error) {
-	start, end = -1, -1
-	dec := json.NewDecoder(bytes.NewReader(compact))
-	dec.UseNumber()
-	var stack []level
-	want := []string{"receipt", "signature", "value"}
-	onPath := func() bool {
-		if len(stack) != len(want) {
-			return false
-		}
-		for i, l := range stack {
-			if !l.object || l.key != want[i] {
-				return false
-			}
-		}
-		return true
-	}
-	for {
-		before := dec.InputOffset()
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return start, end, nil
-		}
-		if err != nil {
-			return -1, -1, fmt.Errorf("%w: %v", ErrMalformed, err)
-		}
-		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].atKey {
-			if d, ok := tok.(json.Delim); ok && d == '}' {
-				stack = stack[:n-1]
-				markValue(stack)
-				continue
-			}
-			stack[n-1].key, stack[n-1].atKey = tok.(string), false
-			continue
-		}
-		// tok is a value (or the end of an array).
-		if onPath() {
-			if _, ok := tok.(string); !ok {
-				return -1, -1, fmt.Errorf("%w: receipt.signature.value is not a string", ErrMalformed)
-			}
-			if start >= 0 {
-				return -1, -1, fmt.Errorf("%w: receipt.signature.value occurs twice", ErrMalformed)
-			}
-			// In compact JSON the value starts after the key's colon.
-			start, end = int(before)+1, int(dec.InputOffset())
-			if compact[before] != ':' || compact[start] != '"' {
-				return -1, -1, fmt.Errorf("%w: cannot locate receipt.signature.value", ErrMalformed)
-			}
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, level{object: true, atKey: true})
-			continue
-		case json.Delim('['):
-			stack = append(stack, level{})
-			continue
-		case json.Delim(']'):
-			stack = stack[:len(stack)-1]
-		}
-		markValue(stack)
-	}
-}
-
-// level is one open container while walking JSON tokens.
-type level struct {
-	object bool   // an object (else an array)
-	key    string // the key whose value is being read (objects)
-	atKey  bool   // the next token is a key or the closing brace
-}
-
-// markValue notes that a value of the innermost container was read.
-func markValue(stack []level) {
-	if n := len(stack); n > 0 && stack[n-1].object {
-		stack[n-1].atKey = true
-	}
+	return b, true
 }

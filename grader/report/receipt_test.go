@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -45,31 +46,33 @@ func TestReceiptTasks(t *testing.T) {
 	}
 }
 
-// signedSample returns a report signed with a new key, its bytes and the
-// public key.
-func signedSample(t *testing.T) (*Report, []byte, ed25519.PublicKey) {
+// signedSample returns a sample report file, its signature file and the
+// key that signed it.
+func signedSample(t *testing.T) (data, sig []byte, key ed25519.PrivateKey) {
 	t.Helper()
-	privPEM, pubPEM, err := NewSignKey()
+	privPEM, _, err := NewSignKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	priv, err := ParseSignKey(privPEM)
+	key, err = ParseSignKey(privPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := ParsePublicKey(pubPEM)
+	data = reportBytes(t, sampleReport())
+	sig, err = SignReport(data, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := sampleReport()
-	if err := rep.Sign(priv); err != nil {
-		t.Fatal(err)
-	}
+	return data, sig, key
+}
+
+func reportBytes(t *testing.T, rep *Report) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	if err := rep.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
-	return rep, buf.Bytes(), pub
+	return buf.Bytes()
 }
 
 func sampleReport() *Report {
@@ -104,90 +107,212 @@ func sampleReport() *Report {
 }
 
 func TestSignVerify(t *testing.T) {
-	rep, data, pub := signedSample(t)
-	v, err := VerifyReport(data, nil)
+	data, sig, key := signedSample(t)
+	pub := key.Public().(ed25519.PublicKey)
+	v, err := VerifyReport(data, sig, nil)
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}
 	if v.KeyFingerprint != KeyFingerprint(pub) || !strings.HasPrefix(v.KeyFingerprint, "sha256:") {
 		t.Errorf("fingerprint %s, want %s", v.KeyFingerprint, KeyFingerprint(pub))
 	}
-	if v.Report.Tasks[0].Points != 1.5 || v.Report.Receipt.Signature.Value == "" {
+	if v.Report.Tasks[0].Points != 1.5 || v.Report.Commit != strings.Repeat("c", 40) {
 		t.Errorf("parsed report %+v", v.Report.Tasks[0])
 	}
-	if _, err := VerifyReport(data, pub); err != nil {
+	if _, err := VerifyReport(data, sig, pub); err != nil {
 		t.Errorf("verify with the signer's key: %v", err)
 	}
-
-	_, otherPEM, _ := NewSignKey()
-	other, _ := ParsePublicKey(otherPEM)
-	if _, err := VerifyReport(data, other); !errors.Is(err, ErrWrongKey) {
-		t.Errorf("verify with another key: err = %v, want ErrWrongKey", err)
+	if bytes.Contains(data, []byte("signature")) {
+		t.Error("the signed report mentions its signature; it should not change when signed")
 	}
 
-	// An edited score, written back the way the grader writes.
-	rep.Tasks[0].Points = 2
-	var buf bytes.Buffer
-	if err := rep.WriteJSON(&buf); err != nil {
+	// The signature file is the documented layout.
+	var fields map[string]string
+	if err := json.Unmarshal(sig, &fields); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := VerifyReport(buf.Bytes(), nil); !errors.Is(err, ErrBadSignature) {
-		t.Errorf("edited score: err = %v, want ErrBadSignature", err)
+	if len(fields) != 4 || fields["algorithm"] != "ed25519" || fields["key_fingerprint"] != KeyFingerprint(pub) ||
+		fields["public_key"] != base64.StdEncoding.EncodeToString(pub) {
+		t.Errorf("signature file %s", sig)
+	}
+	// It signs the domain line and the file's bytes: ed25519 alone
+	// checks it, without this package.
+	raw, _ := base64.StdEncoding.DecodeString(fields["signature"])
+	if !ed25519.Verify(pub, append([]byte("cmcgrader report signature v2\n"), data...), raw) {
+		t.Error("the signature is not over the domain line and the file's bytes")
 	}
 
-	// The same content laid out otherwise.
+	if _, err := VerifyReport(data, nil, nil); !errors.Is(err, ErrUnsigned) {
+		t.Errorf("no signature file: err = %v, want ErrUnsigned", err)
+	}
+	if _, err := SignReport(data, make(ed25519.PrivateKey, 10)); err == nil {
+		t.Error("SignReport with a short key: no error")
+	}
+	if _, err := SignReport([]byte("not a report"), key); !errors.Is(err, ErrMalformed) {
+		t.Errorf("SignReport of bytes that are no report: err = %v, want ErrMalformed", err)
+	}
+}
+
+// TestVerifyAttacks edits the report, the signature file or both, as
+// someone who holds them but not the grader's key would.
+func TestVerifyAttacks(t *testing.T) {
+	data, sig, key := signedSample(t)
+	pub := key.Public().(ed25519.PublicKey)
+	_, otherPEM, _ := NewSignKey()
+	other, _ := ParsePublicKey(otherPEM)
+	attackerPEM, _, _ := NewSignKey()
+	attacker, _ := ParseSignKey(attackerPEM)
+
+	edited := sampleReport()
+	edited.Tasks[0].Points = 2
+	editedData := reportBytes(t, edited)
+	bob := sampleReport()
+	bob.Repository = "https://example.com/bob/meshery.git"
+	bobData := reportBytes(t, bob)
+	bobSig, err := SignReport(bobData, key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, data); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := VerifyReport(compact.Bytes(), nil); !errors.Is(err, ErrMalformed) {
-		t.Errorf("re-laid out: err = %v, want ErrMalformed", err)
+	var s Signature
+	if err := json.Unmarshal(sig, &s); err != nil {
+		t.Fatal(err)
 	}
-}
+	// with returns the signature file with one field changed.
+	with := func(edit func(*Signature)) []byte {
+		c := s
+		edit(&c)
+		return c.encode()
+	}
+	raw, _ := base64.StdEncoding.DecodeString(s.Value)
+	resigned := func(msg []byte) func(*Signature) {
+		return func(c *Signature) { c.Value = base64.StdEncoding.EncodeToString(ed25519.Sign(key, msg)) }
+	}
 
-func TestVerifyUnsigned(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		edit func(*Report)
+		name      string
+		data, sig []byte
+		trusted   ed25519.PublicKey
+		want      error // nil: it verifies
 	}{
-		{"no signature", func(*Report) {}},
-		{"no receipt", func(r *Report) { r.Receipt = nil }},
+		{name: "intact", data: data, sig: sig},
+		{name: "intact, trusted key", data: data, sig: sig, trusted: pub},
+		{name: "another trusted key", data: data, sig: sig, trusted: other, want: ErrWrongKey},
+		{name: "score edited", data: editedData, sig: sig, want: ErrBadSignature},
+		{name: "re-indented", data: compact.Bytes(), sig: sig, want: ErrBadSignature},
+		{name: "final newline dropped", data: data[:len(data)-1], sig: sig, want: ErrBadSignature},
+		{name: "truncated to half", data: data[:len(data)/2], sig: sig, want: ErrBadSignature},
+		{name: "empty report", data: []byte{}, sig: sig, want: ErrBadSignature},
+		{name: "report with trailing newline", data: append(bytes.Clone(data), '\n'), sig: sig, want: ErrBadSignature},
+		{name: "report with a second object", data: append(bytes.Clone(data), "{}\n"...), sig: sig, want: ErrBadSignature},
+		{name: "signature of another report", data: data, sig: bobSig, want: ErrBadSignature},
+		{name: "another report with this signature", data: bobData, sig: sig, want: ErrBadSignature},
+		{name: "no domain line", data: data, sig: with(resigned(data)), want: ErrBadSignature},
+		{name: "earlier domain line", data: data, sig: with(resigned(append([]byte("cmcgrader report signature v1\n"), data...))), want: ErrBadSignature},
+		{
+			// Whoever edits a report can sign it with a key of their
+			// own: the embedded key shows only that the files belong
+			// together, the trusted key refuses them.
+			name: "edited and signed again by another key, embedded key",
+			data: editedData, sig: mustSign(t, editedData, attacker),
+		},
+		{name: "edited and signed again by another key, trusted key", data: editedData, sig: mustSign(t, editedData, attacker), trusted: pub, want: ErrWrongKey},
+		{name: "public key swapped, fingerprint kept", data: data, sig: with(func(c *Signature) { c.PublicKey = base64.StdEncoding.EncodeToString(other) }), want: ErrMalformed},
+		{name: "fingerprint of another key", data: data, sig: with(func(c *Signature) { c.KeyFingerprint = KeyFingerprint(other) }), want: ErrMalformed},
+		{name: "key and fingerprint of another key", data: data, sig: with(func(c *Signature) {
+			c.PublicKey, c.KeyFingerprint = base64.StdEncoding.EncodeToString(other), KeyFingerprint(other)
+		}), want: ErrBadSignature},
+		{name: "unknown algorithm", data: data, sig: with(func(c *Signature) { c.Algorithm = "ed448" }), want: ErrMalformed},
+		{name: "algorithm in capitals", data: data, sig: with(func(c *Signature) { c.Algorithm = "Ed25519" }), want: ErrMalformed},
+		{name: "no algorithm", data: data, sig: with(func(c *Signature) { c.Algorithm = "" }), want: ErrMalformed},
+		{name: "signature not base64", data: data, sig: with(func(c *Signature) { c.Value = "!" + c.Value[1:] }), want: ErrMalformed},
+		{name: "signature in URL base64", data: data, sig: with(func(c *Signature) { c.Value = base64.URLEncoding.EncodeToString(raw) }), want: ErrMalformed},
+		{name: "signature without padding", data: data, sig: with(func(c *Signature) { c.Value = strings.TrimRight(c.Value, "=") }), want: ErrMalformed},
+		{name: "signature with a line break", data: data, sig: with(func(c *Signature) { c.Value = c.Value[:40] + "\n" + c.Value[40:] }), want: ErrMalformed},
+		{name: "signature padding bits set", data: data, sig: with(func(c *Signature) { c.Value = nonzeroPadding(c.Value) }), want: ErrMalformed},
+		{name: "signature cut short", data: data, sig: with(func(c *Signature) { c.Value = base64.StdEncoding.EncodeToString(raw[:63]) }), want: ErrMalformed},
+		{name: "signature extended", data: data, sig: with(func(c *Signature) { c.Value = base64.StdEncoding.EncodeToString(append(bytes.Clone(raw), 0)) }), want: ErrMalformed},
+		{name: "public key cut short", data: data, sig: with(func(c *Signature) { c.PublicKey = base64.StdEncoding.EncodeToString(pub[:31]) }), want: ErrMalformed},
+		{name: "signature file empty", data: data, sig: []byte{}, want: ErrMalformed},
+		{name: "signature file null", data: data, sig: []byte("null\n"), want: ErrMalformed},
+		{name: "signature file an array", data: data, sig: []byte("[]\n"), want: ErrMalformed},
+		{name: "signature file with trailing data", data: data, sig: append(bytes.Clone(sig), "{}\n"...), want: ErrMalformed},
+		{name: "signature file with trailing newline", data: data, sig: append(bytes.Clone(sig), '\n'), want: ErrMalformed},
+		{name: "signature file compacted", data: data, sig: compacted(t, sig), want: ErrMalformed},
+		{name: "signature file with an unknown field", data: data, sig: bytes.Replace(sig, []byte("{\n"), []byte("{\n  \"trusted\": true,\n"), 1), want: ErrMalformed},
+		{name: "signature file with a field twice", data: data, sig: bytes.Replace(sig, []byte("{\n"), []byte("{\n  \"algorithm\": \"ed448\",\n"), 1), want: ErrMalformed},
+		{name: "signature file key in capitals", data: data, sig: bytes.Replace(sig, []byte(`"algorithm"`), []byte(`"Algorithm"`), 1), want: ErrMalformed},
+		{name: "signature file escape", data: data, sig: bytes.Replace(sig, []byte(`"ed25519"`), []byte(`"\u0065d25519"`), 1), want: ErrMalformed},
+		{name: "signature file too large", data: data, sig: append(bytes.Clone(sig), bytes.Repeat([]byte(" "), MaxSignatureSize)...), want: ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rep := sampleReport()
-			tc.edit(rep)
-			var buf bytes.Buffer
-			if err := rep.WriteJSON(&buf); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := VerifyReport(buf.Bytes(), nil); !errors.Is(err, ErrUnsigned) {
-				t.Errorf("err = %v, want ErrUnsigned", err)
+			_, err := VerifyReport(tc.data, tc.sig, tc.trusted)
+			switch {
+			case tc.want == nil && err != nil:
+				t.Errorf("err = %v, want it to verify", err)
+			case tc.want != nil && !errors.Is(err, tc.want):
+				t.Errorf("err = %v, want %v", err, tc.want)
 			}
 		})
 	}
-	if err := (&Report{}).Sign(make(ed25519.PrivateKey, ed25519.PrivateKeySize)); err == nil {
-		t.Error("Sign of a report without receipt: no error")
-	}
 }
 
-// Every byte of a signed report matters: changing any one of them makes
-// the file unreadable or its signature fail.
+func mustSign(t *testing.T, data []byte, key ed25519.PrivateKey) []byte {
+	t.Helper()
+	sig, err := SignReport(data, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sig
+}
+
+func compacted(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// nonzeroPadding returns the padded base64 text s with the lowest unused
+// bit of its last character set: the same bytes to a lenient decoder.
+func nonzeroPadding(s string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	i := len(strings.TrimRight(s, "=")) - 1
+	return s[:i] + string(alphabet[strings.IndexByte(alphabet, s[i])|1]) + s[i+1:]
+}
+
+// Every byte of a signed report and of its signature file matters:
+// changing any one of them, removing it, or cutting the file short there
+// makes the signature fail.
 func TestVerifyEveryByteFlip(t *testing.T) {
-	_, data, _ := signedSample(t)
-	flips := 0
-	try := func(i int, mask byte) {
-		edited := bytes.Clone(data)
-		edited[i] ^= mask
-		if _, err := VerifyReport(edited, nil); err == nil {
-			t.Errorf("byte %d (%q) xor %#x: still verifies; context %q", i, data[i], mask, data[max(0, i-30):min(len(data), i+30)])
+	data, sig, _ := signedSample(t)
+	edits := 0
+	check := func(what string, i int, d, s []byte) {
+		t.Helper()
+		if _, err := VerifyReport(d, s, nil); err == nil {
+			t.Errorf("%s at byte %d: still verifies", what, i)
 		}
-		flips++
+		edits++
+	}
+	flip := func(b []byte, i int, mask byte) []byte {
+		c := bytes.Clone(b)
+		c[i] ^= mask
+		return c
 	}
 	for i := range data {
-		try(i, 0x01) // every position, lowest bit
+		check("report: flip 0x01", i, flip(data, i, 0x01), sig)
 		if i%7 == 0 {
-			try(i, 0x20) // letter case, space/NUL
-			try(i, 0x80) // invalid UTF-8
+			check("report: flip 0x20", i, flip(data, i, 0x20), sig) // letter case, space/NUL
+			check("report: flip 0x80", i, flip(data, i, 0x80), sig) // invalid UTF-8
+		}
+		if i%5 == 0 {
+			check("report: cut", i, data[:i], sig)
+			check("report: byte removed", i, append(bytes.Clone(data[:i]), data[i+1:]...), sig)
 		}
 	}
 	// Case of hex digits in \u escapes: the same string in JSON, but
@@ -196,7 +321,7 @@ func TestVerifyEveryByteFlip(t *testing.T) {
 		if data[i] == '\\' && data[i+1] == 'u' {
 			for j := i + 2; j < i+6; j++ {
 				if c := data[j]; c >= 'a' && c <= 'f' {
-					try(j, 0x20)
+					check("report: \\u escape case", j, flip(data, j, 0x20), sig)
 				}
 			}
 		}
@@ -204,7 +329,15 @@ func TestVerifyEveryByteFlip(t *testing.T) {
 	if !bytes.Contains(data, []byte(`\u003c`)) {
 		t.Error("sample report has no escaped character: the escape case is not tested")
 	}
-	t.Logf("%d single-byte edits of a %d-byte report, all caught", flips, len(data))
+	// The signature file is small: every bit of every byte.
+	for i := range sig {
+		for bit := range 8 {
+			check("signature file: flip", i, data, flip(sig, i, 1<<bit))
+		}
+		check("signature file: cut", i, data, sig[:i])
+		check("signature file: byte removed", i, data, append(bytes.Clone(sig[:i]), sig[i+1:]...))
+	}
+	t.Logf("%d edits of a %d-byte report and its %d-byte signature file, all caught", edits, len(data), len(sig))
 }
 
 func TestSignKeyFiles(t *testing.T) {

@@ -15,7 +15,9 @@ import (
 
 // ReportVersion is the version of the JSON report shape. It changes when a
 // field is removed or changes meaning; new fields may appear in any version.
-const ReportVersion = 1
+// Version 2 removed receipt.signature: a report is signed by a file of its
+// own (see SignReport).
+const ReportVersion = 2
 
 // Report is the full result of grading one submission. Its JSON form is
 // documented in docs/report.md.
@@ -42,7 +44,7 @@ type Report struct {
 	// those of the task they were found in.
 	Tampering []TamperFlag `json:"tampering"`
 	// Receipt records every input of the grading, so that it can be
-	// re-run (cmcgrader regrade); it holds the report's signature.
+	// re-run (cmcgrader regrade).
 	Receipt *Receipt `json:"receipt"`
 }
 
