@@ -13,10 +13,16 @@
 // A candidate's failure (failing tests, code that does not build, a timeout
 // or an OOM kill) is data in a TaskResult. A grader failure (Docker down, a
 // broken image) is an error: the task is retried once and then reported as
-// "not gradable", never scored as a zero.
+// "not gradable", never scored as a zero. A backend that stopped answering
+// (sandbox.ErrBackendDown) stops the whole grading with an error. A
+// grading cancelled once its tasks started returns the partial report
+// beside an error wrapping ErrInterrupted.
 //
 //	g := &grader.Grader{Runner: docker, Images: images, Log: log}
 //	rep, err := g.Grade(ctx, bank, grader.Submission{Repo: url, Branch: "cmc"})
+//	if errors.Is(err, grader.ErrInterrupted) {
+//		rep.WriteJSON(partial) // what finished, the rest "not graded"
+//	}
 //	if err != nil {
 //		return err // grading could not be done
 //	}
