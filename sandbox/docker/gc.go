@@ -22,14 +22,27 @@ func (d *Engine) GC(ctx context.Context) (removed int, err error) {
 
 // gc is GC with the host name and the process probe given, for tests.
 func (d *Engine) gc(ctx context.Context, host string, started func(int) (uint64, error)) (int, error) {
-	managed := make(client.Filters).Add("label", LabelManaged+"=true")
-	stale := func(labels map[string]string) bool {
+	return d.removeWhere(ctx, func(labels map[string]string) bool {
 		switch liveness(labels[LabelOwner], host, started) {
 		case ownerDead, ownerInvalid:
 			return true
 		}
 		return false
-	}
+	})
+}
+
+// RemoveOwn removes the containers and volumes of this process that are
+// still there. Runs remove their own when they end; RemoveOwn is for a
+// process about to exit before they could (a second interrupt). It
+// returns how many objects it removed.
+func (d *Engine) RemoveOwn(ctx context.Context) (removed int, err error) {
+	return d.removeWhere(ctx, func(labels map[string]string) bool { return labels[LabelOwner] == d.owner })
+}
+
+// removeWhere removes the grader's containers and volumes whose labels
+// match stale.
+func (d *Engine) removeWhere(ctx context.Context, stale func(labels map[string]string) bool) (int, error) {
+	managed := make(client.Filters).Add("label", LabelManaged+"=true")
 	var removed int
 	var errs []error
 
