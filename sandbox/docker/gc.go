@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
 
@@ -60,8 +61,11 @@ func (d *Engine) removeWhere(ctx context.Context, stale func(labels map[string]s
 		case err == nil:
 			removed++
 			d.log.WithField("container", c.ID).WithField("owner", c.Labels[LabelOwner]).Info("gc: removed container")
-		case cerrdefs.IsNotFound(err), cerrdefs.IsConflict(err):
-			// Gone already, or another grader's GC is removing it.
+		case cerrdefs.IsNotFound(err):
+		case cerrdefs.IsConflict(err):
+			// Being removed by someone else (another grader's GC, a
+			// run's own cleanup): wait, so that its volume is free.
+			d.waitRemoved(ctx, c.ID)
 		default:
 			errs = append(errs, d.engineErr("gc: remove container "+c.ID, err))
 		}
@@ -86,4 +90,16 @@ func (d *Engine) removeWhere(ctx context.Context, stale func(labels map[string]s
 		}
 	}
 	return removed, errors.Join(errs...)
+}
+
+// waitRemoved waits, at most cleanupTimeout, until the container id is
+// removed.
+func (d *Engine) waitRemoved(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
+	defer cancel()
+	w := d.cli.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionRemoved})
+	select {
+	case <-w.Result:
+	case <-w.Error:
+	}
 }

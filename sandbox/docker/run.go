@@ -332,7 +332,13 @@ func (d *Engine) removeContainer(ctx context.Context, name string, log *logrus.E
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	_, err := d.cli.ContainerRemove(cctx, name, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-	if err != nil && !cerrdefs.IsNotFound(err) {
+	switch {
+	case err == nil, cerrdefs.IsNotFound(err):
+	case cerrdefs.IsConflict(err):
+		// Already being removed (RemoveOwn, at a second interrupt):
+		// the volume is free once it is gone.
+		d.waitRemoved(cctx, name)
+	default:
 		log.WithError(err).Error("remove container (GC will collect it once this process exits)")
 	}
 }
