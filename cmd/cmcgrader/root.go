@@ -42,6 +42,17 @@ type app struct {
 // usageError marks errors in how the command was called (exit status 2).
 type usageError struct{ error }
 
+// exitUnfit is the exit status of bank verify when the verification ran
+// and found the bank unfit for an exam.
+const exitUnfit = 3
+
+// outcomeError is what a command found, as opposed to a failure to do
+// its job: it exits with its own status.
+type outcomeError struct {
+	error
+	status int
+}
+
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := a.rootCmd()
@@ -62,6 +73,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var ue usageError
 	if errors.As(err, &ue) {
 		return 2
+	}
+	var oe outcomeError
+	if errors.As(err, &oe) {
+		return oe.status
 	}
 	return 1
 }

@@ -22,7 +22,8 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"cmcgrader": func() { os.Exit(Main()) },
+		"cmcgrader":  func() { os.Exit(Main()) },
+		"exitstatus": func() { os.Exit(exitStatusMain()) },
 	})
 }
 
