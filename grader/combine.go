@@ -100,36 +100,54 @@ func mergeTasks(ts []*tasks.Task) *tasks.Task {
 // gradeUnit grades the tasks of one unit. Several tasks run in one
 // sandbox, compiled once; when that run does not finish cleanly (it does
 // not build, is killed, or is not attested), each task runs alone, so one
-// task can never cost another its points.
-func (g *Grader) gradeUnit(ctx context.Context, ts []*tasks.Task, cand, base *repo.Snapshot, img sandbox.Image) []report.TaskResult {
+// task can never cost another its points. A non-nil error stops the
+// grading (see halt); the results of the tasks that finished are
+// returned beside it, the others have no status.
+func (g *Grader) gradeUnit(ctx context.Context, ts []*tasks.Task, cand, base *repo.Snapshot, img sandbox.Image) ([]report.TaskResult, error) {
 	out := make([]report.TaskResult, len(ts))
+	alone := func(i int) error {
+		tr, err := g.gradeTask(ctx, ts[i], cand, base, img)
+		if tr.Status != "" {
+			tr.Path = PathAlone
+			out[i] = tr
+		}
+		return err
+	}
 	if len(ts) == 1 {
-		out[0] = g.gradeTask(ctx, ts[0], cand, base, img)
-		out[0].Path = PathAlone
-		return out
+		return out, alone(0)
 	}
 	m := mergeTasks(ts)
 	log := g.Log.WithField("tasks", m.ID)
 	o, err := g.runMerged(ctx, m, cand, base, img)
+	if err := halt(ctx, err); err != nil {
+		return out, err
+	}
 	if err != nil {
 		log.WithError(err).Info("combined run not used; each task runs alone")
-		for i, t := range ts {
-			out[i] = g.gradeTask(ctx, t, cand, base, img)
-			out[i].Path = PathAlone
+		for i := range ts {
+			if err := alone(i); err != nil {
+				return out, err
+			}
 		}
-		return out
+		return out, nil
 	}
 	for i, t := range ts {
 		tr := report.Score(t, o)
 		tr.Attempts, tr.Path = 1, PathCombined
 		log.WithFields(logrus.Fields{"task": t.ID, "status": tr.Status, "points": tr.Points, "duration": tr.Duration.Round(time.Millisecond)}).Info("task graded in a combined run")
-		if g.Recheck && tr.Status == report.Failed && !tr.Forged {
-			// The confirming run is the task's own.
-			tr = g.recheck(ctx, t, cand, base, img, tr)
-		}
 		out[i] = tr
 	}
-	return out
+	for i, t := range ts {
+		if g.Recheck && out[i].Status == report.Failed && !out[i].Forged {
+			// The confirming run is the task's own.
+			tr, err := g.recheck(ctx, t, cand, base, img, out[i])
+			out[i] = tr
+			if err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, nil
 }
 
 // errNotClean says why a combined run's outcome is not used.

@@ -17,10 +17,16 @@
 // timeout or an OOM kill) is data in a report.TaskResult. A grader failure
 // (a broken image, an unreadable base) is an error: a task's run is
 // retried once and then reported as "not gradable", never scored as a
-// zero.
+// zero. A backend that stopped answering (sandbox.ErrBackendDown) stops
+// the whole grading with an error. A grading cancelled once its tasks
+// started returns the partial report beside an error wrapping
+// ErrInterrupted.
 //
 //	g := &grader.Grader{Runner: runner, Images: images, Log: log}
 //	rep, err := g.Grade(ctx, bank, grader.Submission{Repo: url, Branch: "cmc"})
+//	if errors.Is(err, grader.ErrInterrupted) {
+//		rep.WriteJSON(partial) // what finished, the rest "not graded"
+//	}
 //	if err != nil {
 //		return err // grading could not be done
 //	}

@@ -84,9 +84,21 @@ type Submission struct {
 // unknown branch...), as opposed to a grader failure.
 var ErrSubmission = errors.New("submission")
 
+// ErrInterrupted marks a grading stopped by its context once the tasks
+// had started; Grade returns the partial report beside it.
+var ErrInterrupted = errors.New("grading interrupted")
+
 // Grade fetches the submission and the base, prepares the image and grades
 // every task of the bank. An error means grading could not be done; a
-// candidate's failures are data in the report.
+// candidate's failures are data in the report. When the sandbox backend
+// stops answering (sandbox.ErrBackendDown), no further task is started
+// and Grade returns an error wrapping it, never a report.
+//
+// When ctx is cancelled once the tasks have started, Grade returns the
+// partial report together with an error wrapping ErrInterrupted and the
+// context's cause: the tasks that finished keep their results, the others
+// are report.NotGraded, and the report is marked Interrupted (its verdict
+// INCOMPLETE). Cancelled before that, it returns only the error.
 func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*report.Report, error) {
 	now := g.Now
 	if now == nil {
@@ -149,9 +161,9 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 	// The image's toolchain versions, for the receipt, are asked while
 	// the tasks run: the probe is a sandbox of its own.
 	versions := g.toolVersions(ctx, img)
-	results := g.gradeTasks(ctx, bank, cand, base, img, stats)
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("grading interrupted: %w", err)
+	results, err := g.gradeTasks(ctx, bank, cand, base, img, stats)
+	if err != nil {
+		return nil, err
 	}
 	rep := &report.Report{
 		Version:       report.ReportVersion,
@@ -164,6 +176,7 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 		Bank:          report.BankInfo{Name: bank.Name, Digest: bank.Digest},
 		Image:         img,
 		StartedAt:     started.UTC(),
+		Interrupted:   ctx.Err() != nil,
 		Tasks:         results,
 	}
 	for _, r := range results {
@@ -179,6 +192,9 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 	rep.Summary = report.Summarize(bank, results)
 	rep.Receipt = g.receipt(rep, bank, cand, <-versions)
 	rep.FinishedAt = now().UTC()
+	if rep.Interrupted {
+		return rep, fmt.Errorf("%w: %w", ErrInterrupted, context.Cause(ctx))
+	}
 	return rep, nil
 }
 
@@ -208,46 +224,86 @@ func (g *Grader) phase(msg string) {
 	}
 }
 
-// gradeTasks runs every task, at most g.Jobs at once, and returns the
-// results in bank order.
-func (g *Grader) gradeTasks(ctx context.Context, bank *tasks.Bank, cand, base *repo.Snapshot, img sandbox.Image, stats repo.WorkspaceStats) []report.TaskResult {
-	jobs := max(g.Jobs, 1)
+// gradeTasks runs every task, at most g.Jobs at once, starting them in
+// bank order, and returns the results in bank order. It starts no task
+// once ctx is done or the backend stopped answering; the tasks without a
+// result then are report.NotGraded. The error is the backend's, wrapped:
+// no result counts then.
+func (g *Grader) gradeTasks(ctx context.Context, bank *tasks.Bank, cand, base *repo.Snapshot, img sandbox.Image, stats repo.WorkspaceStats) ([]report.TaskResult, error) {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	results := make([]report.TaskResult, len(bank.Tasks))
-	sem := make(chan struct{}, jobs)
+	started := make([]bool, len(bank.Tasks))
+	sem := make(chan struct{}, max(g.Jobs, 1))
 	var wg sync.WaitGroup
 	for _, unit := range groupTasks(bank.Tasks) {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
 		ts := make([]*tasks.Task, len(unit))
 		for k, i := range unit {
 			ts[k] = bank.Tasks[i]
+			started[i] = true
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				for k, i := range unit {
-					results[i] = notGradable(ts[k], ctx.Err(), 0)
-				}
-				return
-			}
 			defer func() { <-sem }()
 			if g.Progress != nil {
 				for _, t := range ts {
 					g.Progress.TaskStarted(t)
 				}
 			}
-			for k, tr := range g.gradeUnit(ctx, ts, cand, base, img) {
+			trs, err := g.gradeUnit(ctx, ts, cand, base, img)
+			for k, tr := range trs {
+				if tr.Status == "" {
+					continue // not finished
+				}
 				tr.Workspace = workspaceInfo(stats)
 				results[unit[k]] = tr
 				if g.Progress != nil {
 					g.Progress.TaskDone(tr)
 				}
 			}
+			if err != nil {
+				stop(err)
+			}
 		}()
 	}
 	wg.Wait()
-	return results
+	if err := context.Cause(ctx); errors.Is(err, sandbox.ErrBackendDown) {
+		return nil, backendDown(err)
+	}
+	for i, t := range bank.Tasks {
+		if results[i].Status == "" {
+			results[i] = notGraded(t, started[i])
+		}
+	}
+	return results, nil
+}
+
+// backendDown is the error of a grading whose sandbox backend stopped
+// answering.
+func backendDown(err error) error {
+	return fmt.Errorf("the sandbox engine stopped answering: %w", err)
+}
+
+// halt returns the error that stops the grading, nil for an error of one
+// run: ctx's, when ctx is done, or err when the backend stopped answering.
+func halt(ctx context.Context, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sandbox.ErrBackendDown):
+		return err
+	case ctx.Err() != nil:
+		return context.Cause(ctx)
+	}
+	return nil
 }
 
 func workspaceInfo(s repo.WorkspaceStats) *report.WorkspaceInfo {
@@ -260,34 +316,42 @@ func workspaceInfo(s repo.WorkspaceStats) *report.WorkspaceInfo {
 }
 
 // gradeTask runs one task, retrying once when the grader (not the
-// candidate) failed.
-func (g *Grader) gradeTask(ctx context.Context, t *tasks.Task, cand, base *repo.Snapshot, img sandbox.Image) report.TaskResult {
+// candidate) failed. A non-nil error stops the grading (see halt); the
+// result is then empty, or the first one when its recheck was stopped.
+func (g *Grader) gradeTask(ctx context.Context, t *tasks.Task, cand, base *repo.Snapshot, img sandbox.Image) (report.TaskResult, error) {
 	ov, err := overlayFor(t, base)
 	if err != nil {
-		return notGradable(t, err, 0)
+		return notGradable(t, err, 0), nil
 	}
 	tr, runs, err := g.scoreOnce(ctx, t, cand, ov, img, 0)
 	if err != nil {
-		return notGradable(t, err, runs)
+		if err := halt(ctx, err); err != nil {
+			return report.TaskResult{}, err
+		}
+		return notGradable(t, err, runs), nil
 	}
 	tr.Attempts = runs
 	if g.Recheck && tr.Status == report.Failed && !tr.Forged {
-		tr = g.recheck(ctx, t, cand, base, img, tr)
+		return g.recheck(ctx, t, cand, base, img, tr)
 	}
-	return tr
+	return tr, nil
 }
 
 // recheck runs failed task t a second time, alone; a different result
-// marks it flaky for the proctor.
-func (g *Grader) recheck(ctx context.Context, t *tasks.Task, cand, base *repo.Snapshot, img sandbox.Image, tr report.TaskResult) report.TaskResult {
+// marks it flaky for the proctor. A non-nil error stops the grading (see
+// halt); the first result is returned beside it.
+func (g *Grader) recheck(ctx context.Context, t *tasks.Task, cand, base *repo.Snapshot, img sandbox.Image, tr report.TaskResult) (report.TaskResult, error) {
 	log := g.Log.WithField("task", t.ID)
 	ov, err := overlayFor(t, base)
 	if err != nil {
-		return tr
+		return tr, nil
 	}
 	again, runs, err := g.scoreOnce(ctx, t, cand, ov, img, 0)
 	tr.Attempts += runs
 	switch {
+	case halt(ctx, err) != nil:
+		log.WithError(err).Warn("recheck stopped; keeping the first result")
+		return tr, halt(ctx, err)
 	case err != nil:
 		log.WithError(err).Warn("could not recheck the failure; keeping the first result")
 	case !sameResult(tr, again):
@@ -296,18 +360,18 @@ func (g *Grader) recheck(ctx context.Context, t *tasks.Task, cand, base *repo.Sn
 		tr.Reason = fmt.Sprintf("FLAKY: first run %s %g, second run %s %g; %s", tr.Status, tr.Points, again.Status, again.Points, tr.Reason)
 		log.WithFields(logrus.Fields{"first": tr.Status, "second": again.Status}).Warn("task is flaky")
 	}
-	return tr
+	return tr, nil
 }
 
 // scoreOnce runs task t and scores it, trying a second time when the
-// grader (not the candidate) failed. It returns the runs made so far,
-// counting from runs.
+// grader (not the candidate) failed, unless the grading must stop (see
+// halt). It returns the runs made so far, counting from runs.
 func (g *Grader) scoreOnce(ctx context.Context, t *tasks.Task, cand *repo.Snapshot, ov repo.Overlay, img sandbox.Image, runs int) (report.TaskResult, int, error) {
 	log := g.Log.WithField("task", t.ID)
 	var lastErr error
 	for try := 1; try <= 2; try++ {
 		if err := ctx.Err(); err != nil {
-			return report.TaskResult{}, runs, err
+			return report.TaskResult{}, runs, context.Cause(ctx)
 		}
 		runs++
 		o, err := g.runTask(ctx, t, cand, ov, img)
@@ -315,6 +379,9 @@ func (g *Grader) scoreOnce(ctx context.Context, t *tasks.Task, cand *repo.Snapsh
 			tr := report.Score(t, o)
 			log.WithFields(logrus.Fields{"status": tr.Status, "points": tr.Points, "duration": tr.Duration.Round(time.Millisecond), "run": runs}).Info("task graded")
 			return tr, runs, nil
+		}
+		if halt(ctx, err) != nil {
+			return report.TaskResult{}, runs, err
 		}
 		lastErr = err
 		log.WithError(err).WithField("run", runs).Warn("task could not be graded")
@@ -334,6 +401,19 @@ func sameResult(a, b report.TaskResult) bool {
 		}
 	}
 	return true
+}
+
+// notGraded is the result of a task the grading stopped before it
+// finished: started says whether it had begun.
+func notGraded(t *tasks.Task, started bool) report.TaskResult {
+	reason := "grading was interrupted before the task ran"
+	if started {
+		reason = "grading was interrupted while the task ran"
+	}
+	return report.TaskResult{
+		ID: t.ID, Exam: t.Exam, Title: t.Title, Possible: t.Points,
+		Status: report.NotGraded, Reason: reason,
+	}
 }
 
 func notGradable(t *tasks.Task, err error, attempts int) report.TaskResult {

@@ -27,10 +27,14 @@ type scriptedRunner struct {
 	mu sync.Mutex
 	// outcomes: "pass", "fail", "error", "buildfail"; "forge" (passes
 	// without the canary, exit 0); "forge-exit" (passes and the canary,
-	// but the test binary exited 1: output rewritten in-process).
-	outcomes []string
-	runs     int
-	cmds     []string
+	// but the test binary exited 1: output rewritten in-process); "down"
+	// (the backend stopped answering, for this run and every later one);
+	// "interrupt" (calls interrupt, then runs until ctx is done).
+	outcomes  []string
+	runs      int
+	cmds      []string
+	interrupt func()
+	down      bool
 }
 
 var (
@@ -40,9 +44,26 @@ var (
 
 func (r *scriptedRunner) Run(ctx context.Context, spec sandbox.Spec) (sandbox.Result, error) {
 	r.mu.Lock()
-	what := r.outcomes[r.runs]
+	what := "none left"
+	switch {
+	case r.down:
+		what = "down"
+	case r.runs < len(r.outcomes):
+		what = r.outcomes[r.runs]
+	}
+	r.down = what == "down"
 	r.runs++
 	r.mu.Unlock()
+	switch what {
+	case "none left":
+		return sandbox.Result{}, fmt.Errorf("run %d: no outcome left", r.runs)
+	case "down":
+		return sandbox.Result{}, fmt.Errorf("create container: %w", sandbox.ErrBackendDown)
+	case "interrupt":
+		r.interrupt()
+		<-ctx.Done()
+		return sandbox.Result{}, fmt.Errorf("run: %w", ctx.Err())
+	}
 	if _, err := io.Copy(io.Discard, tar.NewReader(spec.Workspace)); err != nil {
 		return sandbox.Result{}, err
 	}

@@ -3,6 +3,7 @@ package grader
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -111,24 +112,31 @@ func (g *Grader) Verify(ctx context.Context, bank *tasks.Bank, sub Submission, r
 
 	v.Tasks = make([]TaskVerification, len(bank.Tasks))
 	v.Combined = make([]RunGrade, len(bank.Tasks))
-	var errMu sync.Mutex
-	var firstErr error
+	// The first error ends the verification: no task starts after it,
+	// and the running ones are stopped.
+	tctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	sem := make(chan struct{}, max(g.Jobs, 1))
 	var wg sync.WaitGroup
 	for i, t := range bank.Tasks {
+		select {
+		case sem <- struct{}{}:
+		case <-tctx.Done():
+		}
+		if tctx.Err() != nil {
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
 			defer func() { <-sem }()
 			if g.Progress != nil {
 				g.Progress.TaskStarted(t)
 			}
-			tv, comb, err := g.verifyTask(ctx, t, base, img, runs, combined, len(v.Problems) == 0)
+			tv, comb, err := g.verifyTask(tctx, t, base, img, runs, combined, len(v.Problems) == 0)
 			if err != nil {
-				errMu.Lock()
-				firstErr = cmpErr(firstErr, err)
-				errMu.Unlock()
+				stop(err)
+				return
 			}
 			v.Tasks[i], v.Combined[i] = tv, comb
 			if g.Progress != nil {
@@ -141,11 +149,13 @@ func (g *Grader) Verify(ctx context.Context, bank *tasks.Bank, sub Submission, r
 		}()
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("verification interrupted: %w", err)
-	}
-	if firstErr != nil {
-		return nil, firstErr
+	switch err := context.Cause(tctx); {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("verification interrupted: %w", context.Cause(ctx))
+	case errors.Is(err, sandbox.ErrBackendDown):
+		return nil, backendDown(err)
+	case err != nil:
+		return nil, err
 	}
 	if len(v.Problems) == 0 {
 		results := make([]report.TaskResult, len(bank.Tasks))
@@ -169,14 +179,6 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// cmpErr keeps the first error.
-func cmpErr(first, err error) error {
-	if first != nil {
-		return first
-	}
-	return err
 }
 
 // verifyTask runs one task on the base and on its reference, runs times

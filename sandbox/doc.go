@@ -13,7 +13,9 @@
 // SetupExitCode and is reported as an error wrapping ErrSetup.
 //
 // A candidate's failing command, a timeout or an OOM kill is data in the
-// Result; an error from Run means the backend could not do its job.
+// Result; an error from Run means the backend could not do its job. An
+// error wrapping ErrBackendDown means the backend itself stopped
+// answering: every later run would fail the same way.
 //
 // Example:
 //

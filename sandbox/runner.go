@@ -9,6 +9,8 @@ import (
 // Runner runs one sandboxed command. A failing command, a timeout or an
 // OOM kill is data in the Result; an error means the backend could not
 // do its job (engine down, image missing, setup failed, ctx cancelled).
+// An error wrapping ErrBackendDown says no run can succeed until the
+// backend is back: callers stop rather than retry.
 type Runner interface {
 	Run(ctx context.Context, spec Spec) (Result, error)
 }
@@ -75,4 +77,8 @@ var (
 	// command never ran; the Result returned beside it holds the wrapper's
 	// exit code and stderr.
 	ErrSetup = errors.New("sandbox setup failed")
+	// ErrBackendDown means the backend itself stopped answering (the
+	// engine's socket refuses connections, the daemon is gone): the run
+	// was not done, and no other run can be until the backend is back.
+	ErrBackendDown = errors.New("sandbox backend down")
 )

@@ -56,8 +56,12 @@ points. Runs of the same code that grade differently make the task flaky.
 Then it applies every reference solution together, which must apply without
 conflict and pass every exam at 100%.
 
-It prints one row per task and exits 1 when a task is broken, passes
-trivially or is flaky, naming the task and the reason.`,
+It prints one row per task, then each problem found, naming the task and
+the reason. The exit status is 0 when every task is calibrated; 3 when the
+verification ran and found the bank unfit (a task broken, passing
+trivially or flaky, references that do not apply together); 1 when it
+could not be done (bad bank, unreachable repository, Docker down, ...);
+2 for a usage error.`,
 		Example: `  cmcgrader bank verify --bank ./bank --repo https://github.com/meshery/meshery
   cmcgrader bank verify --bank ./bank --repo ./meshery.git --runs 5 --task server-etag`,
 		Args: noArgs,
@@ -101,7 +105,7 @@ trivially or is flaky, naming the task and the reason.`,
 				return err
 			}
 			if !v.OK() {
-				return errors.New("the bank is not fit for an exam: fix the tasks named above")
+				return outcomeError{errors.New("the bank is not fit for an exam: fix the tasks named above"), exitUnfit}
 			}
 			return nil
 		},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"math"
@@ -40,7 +41,13 @@ certification verdict.
 
 The exit status is 0 whenever grading was done, whatever the score; it is 1
 when grading could not be done (bad bank, unreachable repository, Docker
-down, ...) and 2 for a usage error.`,
+down, ...) and 2 for a usage error.
+
+An interrupt (Ctrl-C) stops grading: the tasks that finished keep their
+results, the others are marked not graded, the report says it was
+interrupted (verdict INCOMPLETE) and is printed and written to --out as
+usual, and the exit status is 1. A second interrupt quits at once, with
+status 130, after removing the sandboxes still running.`,
 		Example: `  cmcgrader grade --bank ./bank --repo https://github.com/alice/meshery --branch cmc
   cmcgrader grade --bank ./bank --repo ./fork.git --commit 3f2c... --out report.json`,
 		Args: noArgs,
@@ -143,12 +150,26 @@ func (a *app) grade(cmd *cobra.Command, f gradeFlags) error {
 		BaseRepo: f.baseRepo, BaseRef: f.baseRef,
 	})
 	a.log.WithField("peak_rss_mib", peakRSSMiB()).Info("grading finished")
-	if err != nil {
+	if err != nil && (rep == nil || !errors.Is(err, grader.ErrInterrupted)) {
 		return err
 	}
+	// An interrupted grading's partial report is written like a whole
+	// one; the command still fails.
 	if form != nil {
 		rep.Form = &report.FormInfo{Candidate: form.Candidate, Attempt: form.Attempt}
 	}
+	if werr := a.writeGradeReport(rep, f, signKey); werr != nil {
+		return werr
+	}
+	if err != nil && f.out != "" {
+		return fmt.Errorf("%w; the partial report is in %s", err, f.out)
+	}
+	return err
+}
+
+// writeGradeReport prints rep for f.audience and writes it to f.out, if
+// set, signed with signKey, if set.
+func (a *app) writeGradeReport(rep *report.Report, f gradeFlags, signKey ed25519.PrivateKey) error {
 	if f.audience == report.AudienceCandidate {
 		return a.writeCandidateReport(rep, f.out)
 	}

@@ -24,7 +24,10 @@ func main() {
 
 // Main runs the command line and returns the process exit status: 0 when
 // the command did its job (whatever a candidate scored), 1 when it could
-// not, 2 for a usage error.
+// not (an interrupted grading too, after writing its partial report), 2
+// for a usage error, and 3 when bank verify ran and found the bank unfit
+// for an exam. A second interrupt ends the process at once with 128 plus
+// the signal's number (130 for Ctrl-C).
 func Main() int {
 	return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 }

@@ -6,14 +6,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
 	"github.com/cmcgrader/cmcgrader/internal/escape"
+	"github.com/cmcgrader/cmcgrader/internal/interrupt"
 )
 
 // version is set at link time (-ldflags "-X main.version=..."); when unset
@@ -37,10 +39,30 @@ type app struct {
 	logFormat      string
 	verbose        bool
 	log            *logrus.Entry
+
+	mu     sync.Mutex
+	onQuit func(context.Context) // cleanup at a second interrupt, if any
+	// exiting is held by whoever ends the process: run, as it returns
+	// its status, or quit. Neither exits under the other.
+	exiting sync.Mutex
 }
 
 // usageError marks errors in how the command was called (exit status 2).
 type usageError struct{ error }
+
+// exitUnfit is the exit status of bank verify when the verification ran
+// and found the bank unfit for an exam.
+const exitUnfit = 3
+
+// outcomeError is what a command found, as opposed to a failure to do
+// its job: it exits with its own status.
+type outcomeError struct {
+	error
+	status int
+}
+
+// quitTimeout bounds the cleanup at a second interrupt.
+const quitTimeout = 10 * time.Second
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
@@ -50,8 +72,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first interrupt cancels the command's context: grading stops
+	// its sandboxes and writes what it finished. The second quits.
+	ctx, stop := interrupt.Context(context.Background(), a.quit, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Once quit started, it ends the process; the command's own end
+	// waits for it.
+	defer a.exiting.Lock()
+	context.AfterFunc(ctx, func() {
+		var sig *interrupt.Signal
+		if errors.As(context.Cause(ctx), &sig) {
+			fmt.Fprintf(stderr, "cmcgrader: %s: stopping; interrupt again to quit at once\n", sig)
+		}
+	})
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
@@ -63,7 +96,36 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if errors.As(err, &ue) {
 		return 2
 	}
+	var oe outcomeError
+	if errors.As(err, &oe) {
+		return oe.status
+	}
 	return 1
+}
+
+// atQuit sets the cleanup a second interrupt runs before the process
+// exits; nil for none.
+func (a *app) atQuit(f func(context.Context)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.onQuit = f
+}
+
+// quit ends the process at a second interrupt sig: it runs the cleanup
+// set with atQuit, for at most quitTimeout, and exits with the signal's
+// status.
+func (a *app) quit(sig os.Signal) {
+	a.exiting.Lock()
+	fmt.Fprintf(a.stderr, "cmcgrader: %s again: quitting now\n", sig)
+	a.mu.Lock()
+	f := a.onQuit
+	a.mu.Unlock()
+	if f != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), quitTimeout)
+		f(ctx)
+		cancel()
+	}
+	os.Exit(interrupt.ExitStatus(sig))
 }
 
 func (a *app) rootCmd() *cobra.Command {

@@ -22,7 +22,8 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"cmcgrader": func() { os.Exit(Main()) },
+		"cmcgrader":  func() { os.Exit(Main()) },
+		"exitstatus": func() { os.Exit(exitStatusMain()) },
 	})
 }
 
@@ -99,12 +100,13 @@ func cmdGitserve(ts *testscript.TestScript, neg bool, args []string) {
 //	report FILE commit SHA-PREFIX
 //	report FILE tamper KIND TASK|PATH  (a flag of KIND for that task, or on a path under PATH)
 //	report FILE truncated ID           (the task's output was cut)
+//	report FILE interrupted            (a partial report, its receipt filled)
 func cmdReport(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("report does not support !")
 	}
 	if len(args) < 2 {
-		ts.Fatalf("usage: report FILE verdict|exam|task|maxduration|commit|tamper|truncated ...")
+		ts.Fatalf("usage: report FILE verdict|exam|task|maxduration|commit|tamper|truncated|interrupted ...")
 	}
 	var rep report.Report
 	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &rep))
@@ -190,6 +192,13 @@ func cmdReport(ts *testscript.TestScript, neg bool, args []string) {
 		tr := task(a[0])
 		if tr.Hold == nil || tr.Hold.Review == nil || string(tr.Hold.Review.Decision) != a[1] || tr.Points != num(a[2]) {
 			ts.Fatalf("task %s: hold %+v, points %g; want reviewed %s with %s points", tr.ID, tr.Hold, tr.Points, a[1], a[2])
+		}
+	case "interrupted":
+		if !rep.Interrupted {
+			ts.Fatalf("report not marked interrupted (verdict %s)", rep.Verdict)
+		}
+		if rc := rep.Receipt; rc == nil || rc.Commit != rep.Commit || rc.Bank.Digest != rep.Bank.Digest || len(rc.Bank.Tasks) != len(rep.Tasks) {
+			ts.Fatalf("receipt %+v does not name the commit, the bank and the %d tasks", rep.Receipt, len(rep.Tasks))
 		}
 	case "truncated":
 		if tr := task(a[0]); !tr.Truncated {

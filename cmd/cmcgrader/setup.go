@@ -66,7 +66,16 @@ func (a *app) newGrader(ctx context.Context, f *runFlags, total int) (*grader.Gr
 	if err != nil {
 		return nil, nil, err
 	}
-	cleanup := func() { eng.Close() }
+	// A second interrupt quits before the runs remove their sandboxes:
+	// remove what is left on the way out.
+	a.atQuit(func(ctx context.Context) {
+		if n, err := eng.RemoveOwn(ctx); err != nil {
+			a.log.WithError(err).Warn("could not remove every sandbox; the next run collects them")
+		} else if n > 0 {
+			a.log.WithField("removed", n).Info("removed the sandboxes still there")
+		}
+	})
+	cleanup := func() { a.atQuit(nil); eng.Close() }
 	if n, err := eng.GC(ctx); err != nil {
 		a.log.WithError(err).Warn("could not collect leftovers of earlier runs")
 	} else if n > 0 {
@@ -104,7 +113,7 @@ func (a *app) newGrader(ctx context.Context, f *runFlags, total int) (*grader.Gr
 	if showProgress(f.progress, a.stderr) {
 		tp := grader.NewTerminalProgress(a.stderr, total)
 		g.Progress = tp
-		cleanup = func() { tp.Close(); eng.Close() }
+		cleanup = func() { tp.Close(); a.atQuit(nil); eng.Close() }
 	}
 	return g, cleanup, nil
 }

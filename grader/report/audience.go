@@ -35,7 +35,7 @@ const (
 	// part of them, when it gives partial credit).
 	ResultFail CandidateResult = "fail"
 	// ResultPending: the grader could not decide the task (not gradable,
-	// or a second run disagreed); the proctor reviews it.
+	// not graded, or a second run disagreed); the proctor reviews it.
 	ResultPending CandidateResult = "pending"
 )
 
@@ -115,7 +115,7 @@ func (r *Report) ForCandidate() *CandidateReport {
 
 func candidateResult(t TaskResult) CandidateResult {
 	switch {
-	case t.Status == NotGradable || t.Flaky || t.Hold.pending():
+	case t.Status == NotGradable || t.Status == NotGraded || t.Flaky || t.Hold.pending():
 		return ResultPending
 	case t.Status == Passed:
 		return ResultPass

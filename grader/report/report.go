@@ -33,6 +33,10 @@ type Report struct {
 	Image         sandbox.Image `json:"image"`
 	StartedAt     time.Time     `json:"started_at"`
 	FinishedAt    time.Time     `json:"finished_at"`
+	// Interrupted says the grading was stopped before every task was
+	// graded: the report is partial, the tasks not finished are
+	// NotGraded and the verdict is INCOMPLETE.
+	Interrupted bool `json:"interrupted,omitempty"`
 	// Form names the exam form graded (grade --form); nil when the whole
 	// bank, or tasks chosen by id, were graded.
 	Form *FormInfo `json:"form,omitempty"`
@@ -177,6 +181,15 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(ew, "Overall: %.1f%% (each exam weighs 20%%)\n", r.Overall)
 	fmt.Fprintf(ew, "Certification: %s\n", r.Verdict)
+	if r.Interrupted {
+		n := 0
+		for _, t := range r.Tasks {
+			if t.Status == NotGraded {
+				n++
+			}
+		}
+		fmt.Fprintf(ew, "\nInterrupted: grading stopped with %d of %d tasks not graded; this report is partial, grade again for a verdict\n", n, len(r.Tasks))
+	}
 	r.writeHolds(ew)
 	r.writeTampering(ew)
 	return ew.Flush()

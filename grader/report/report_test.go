@@ -45,3 +45,25 @@ func TestWriteTextTampering(t *testing.T) {
 		t.Errorf("long list not cut after %d lines:\n%s", tamperListed, out)
 	}
 }
+
+func TestWriteTextInterrupted(t *testing.T) {
+	rep := &Report{Tasks: []TaskResult{
+		{ID: "a", Exam: "server", Status: Passed, Points: 2, Possible: 2},
+		{ID: "b", Exam: "server", Status: NotGraded, Possible: 2, Reason: "grading was interrupted while the task ran"},
+	}}
+	var b strings.Builder
+	if err := rep.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "Interrupted") {
+		t.Errorf("a finished grading reads as interrupted:\n%s", b.String())
+	}
+	rep.Interrupted = true
+	b.Reset()
+	if err := rep.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if want := "\nInterrupted: grading stopped with 1 of 2 tasks not graded; this report is partial"; !strings.Contains(b.String(), want) {
+		t.Errorf("text report lacks %q:\n%s", want, b.String())
+	}
+}

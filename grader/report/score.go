@@ -14,9 +14,10 @@ import (
 // Status is a task's grading outcome.
 type Status string
 
-// The task statuses. Every one but NotGradable describes what the
-// candidate's code did; NotGradable means the grader failed and is never
-// scored as a zero.
+// The task statuses. Every one but NotGradable and NotGraded describes
+// what the candidate's code did; NotGradable means the grader failed,
+// NotGraded that the grading was interrupted before the task had a
+// result. Neither is ever scored as a zero.
 const (
 	Passed      Status = "passed"
 	Failed      Status = "failed"
@@ -24,6 +25,7 @@ const (
 	TimedOut    Status = "timed out"
 	OutOfMemory Status = "out of memory"
 	NotGradable Status = "not gradable"
+	NotGraded   Status = "not graded"
 )
 
 // TestOutcome is one hidden test's outcome in a task result.
@@ -90,7 +92,7 @@ type ExamResult struct {
 	Percent   float64 `json:"percent"`
 	Threshold float64 `json:"threshold"`
 	// Verdict is PASS, FAIL, or INCOMPLETE when a task was not gradable
-	// or no task of the exam was graded.
+	// or not graded, or no task of the exam was graded.
 	Verdict Verdict `json:"verdict"`
 	// Tasks is the number of tasks in the exam.
 	Tasks int `json:"tasks"`
@@ -112,14 +114,16 @@ type Summary struct {
 	// Overall is the mean of the five exam percentages (each weighs 20%).
 	Overall float64 `json:"overall_percent"`
 	// Verdict is PASS only when every exam passed; INCOMPLETE when any
-	// exam could not be decided because a task was not gradable.
+	// exam could not be decided because a task was not gradable, and
+	// whenever a task was not graded (an interrupted grading decides
+	// nothing); FAIL otherwise.
 	Verdict Verdict `json:"verdict"`
 }
 
 // Summarize computes exam scores and the composite verdict.
 func Summarize(b *tasks.Bank, results []TaskResult) Summary {
 	var s Summary
-	allPass, incomplete := true, false
+	allPass, incomplete, partial := true, false, false
 	for _, ex := range b.Exams {
 		er := ExamResult{Name: ex.Name, Threshold: ex.Threshold}
 		gradable := true
@@ -130,9 +134,10 @@ func Summarize(b *tasks.Bank, results []TaskResult) Summary {
 			er.Tasks++
 			er.Points += r.Points
 			er.Possible += r.Possible
-			if r.Status == NotGradable || r.Flaky || r.Hold.pending() {
+			if r.Status == NotGradable || r.Status == NotGraded || r.Flaky || r.Hold.pending() {
 				gradable = false
 			}
+			partial = partial || r.Status == NotGraded
 		}
 		er.Points = round2(er.Points)
 		if er.Possible > 0 {
@@ -154,6 +159,8 @@ func Summarize(b *tasks.Bank, results []TaskResult) Summary {
 	}
 	s.Overall = round2(s.Overall)
 	switch {
+	case partial:
+		s.Verdict = Incomplete
 	case !allPass:
 		s.Verdict = Fail
 	case incomplete:

@@ -191,6 +191,11 @@ func TestSummarize(t *testing.T) {
 			wantVerdict: Fail, wantOverall: 84,
 		},
 		{
+			name:        "a task not graded (interrupted) leaves the certification incomplete, even beside a failed exam",
+			results:     with(with(full(), 2, res("cli", NotGraded, 0, 2)), 0, res("server", Failed, 0, 2)),
+			wantVerdict: Incomplete, wantOverall: 84,
+		},
+		{
 			name:        "an exam with no graded task is incomplete",
 			results:     full()[2:],
 			wantVerdict: Incomplete, wantOverall: 80,

@@ -2,11 +2,11 @@ package docker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"os"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
@@ -16,8 +16,18 @@ import (
 )
 
 // ErrEngine means the Docker engine could not be reached. It is wrapped
-// with context by the functions that return it.
-var ErrEngine = errors.New("docker engine unreachable")
+// with context by the functions that return it, and matches
+// sandbox.ErrBackendDown.
+var ErrEngine error = engineDown{}
+
+type engineDown struct{}
+
+func (engineDown) Error() string { return "docker engine unreachable" }
+func (engineDown) Unwrap() error { return sandbox.ErrBackendDown }
+
+// pingTimeout bounds the ping that tells a cut stream from an engine
+// that went away.
+const pingTimeout = 5 * time.Second
 
 // Engine runs sandboxes in a Docker engine. Safe for concurrent use.
 type Engine struct {
@@ -94,6 +104,23 @@ func (d *Engine) HasRuntime(ctx context.Context, name string) (bool, error) {
 // engine could not be reached.
 func (d *Engine) engineErr(op string, err error) error {
 	if client.IsErrConnectionFailed(err) {
+		return fmt.Errorf("%s: %w at %s: %w", op, ErrEngine, d.cli.DaemonHost(), err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// streamErr wraps err, the failure of a stream the engine was serving
+// (a container's wait or its output), with op. A daemon that goes away
+// cuts its streams short with no sign of why, so unless ctx was
+// cancelled the engine is pinged: ErrEngine is added when it no longer
+// answers.
+func (d *Engine) streamErr(ctx context.Context, op string, err error) error {
+	if ctx.Err() != nil || client.IsErrConnectionFailed(err) {
+		return d.engineErr(op, err)
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pingTimeout)
+	defer cancel()
+	if _, perr := d.cli.Ping(pctx, client.PingOptions{}); client.IsErrConnectionFailed(perr) {
 		return fmt.Errorf("%s: %w at %s: %w", op, ErrEngine, d.cli.DaemonHost(), err)
 	}
 	return fmt.Errorf("%s: %w", op, err)

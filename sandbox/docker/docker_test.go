@@ -123,8 +123,8 @@ func tarOf(t *testing.T, files map[string]string) *bytes.Buffer {
 func TestNewUnreachable(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
 	_, err := New(context.Background(), nil)
-	if !errors.Is(err, ErrEngine) {
-		t.Fatalf("New() error = %v, want ErrEngine", err)
+	if !errors.Is(err, ErrEngine) || !errors.Is(err, sandbox.ErrBackendDown) {
+		t.Fatalf("New() error = %v, want ErrEngine and sandbox.ErrBackendDown", err)
 	}
 	for _, want := range []string{"unix:///nonexistent/docker.sock", "DOCKER_HOST"} {
 		if !strings.Contains(err.Error(), want) {

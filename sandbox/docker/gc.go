@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
 
@@ -22,14 +23,27 @@ func (d *Engine) GC(ctx context.Context) (removed int, err error) {
 
 // gc is GC with the host name and the process probe given, for tests.
 func (d *Engine) gc(ctx context.Context, host string, started func(int) (uint64, error)) (int, error) {
-	managed := make(client.Filters).Add("label", LabelManaged+"=true")
-	stale := func(labels map[string]string) bool {
+	return d.removeWhere(ctx, func(labels map[string]string) bool {
 		switch liveness(labels[LabelOwner], host, started) {
 		case ownerDead, ownerInvalid:
 			return true
 		}
 		return false
-	}
+	})
+}
+
+// RemoveOwn removes the containers and volumes of this process that are
+// still there. Runs remove their own when they end; RemoveOwn is for a
+// process about to exit before they could (a second interrupt). It
+// returns how many objects it removed.
+func (d *Engine) RemoveOwn(ctx context.Context) (removed int, err error) {
+	return d.removeWhere(ctx, func(labels map[string]string) bool { return labels[LabelOwner] == d.owner })
+}
+
+// removeWhere removes the grader's containers and volumes whose labels
+// match stale.
+func (d *Engine) removeWhere(ctx context.Context, stale func(labels map[string]string) bool) (int, error) {
+	managed := make(client.Filters).Add("label", LabelManaged+"=true")
 	var removed int
 	var errs []error
 
@@ -47,8 +61,11 @@ func (d *Engine) gc(ctx context.Context, host string, started func(int) (uint64,
 		case err == nil:
 			removed++
 			d.log.WithField("container", c.ID).WithField("owner", c.Labels[LabelOwner]).Info("gc: removed container")
-		case cerrdefs.IsNotFound(err), cerrdefs.IsConflict(err):
-			// Gone already, or another grader's GC is removing it.
+		case cerrdefs.IsNotFound(err):
+		case cerrdefs.IsConflict(err):
+			// Being removed by someone else (another grader's GC, a
+			// run's own cleanup): wait, so that its volume is free.
+			d.waitRemoved(ctx, c.ID)
 		default:
 			errs = append(errs, d.engineErr("gc: remove container "+c.ID, err))
 		}
@@ -73,4 +90,16 @@ func (d *Engine) gc(ctx context.Context, host string, started func(int) (uint64,
 		}
 	}
 	return removed, errors.Join(errs...)
+}
+
+// waitRemoved waits, at most cleanupTimeout, until the container id is
+// removed.
+func (d *Engine) waitRemoved(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
+	defer cancel()
+	w := d.cli.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionRemoved})
+	select {
+	case <-w.Result:
+	case <-w.Error:
+	}
 }

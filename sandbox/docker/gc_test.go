@@ -11,7 +11,9 @@ import (
 
 // TestGC labels containers and volumes with live, dead, foreign and
 // malformed owners, runs GC, and checks that exactly the dead and the
-// malformed ones are gone.
+// malformed ones are gone; then RemoveOwn, and checks that only this
+// process's are gone too. (Not parallel: the other tests' sandboxes are
+// this process's as well.)
 func TestGC(t *testing.T) {
 	d, img := newTestDocker(t), testImage(t)
 	ctx := context.Background()
@@ -96,6 +98,22 @@ func TestGC(t *testing.T) {
 		}
 		if exists := err == nil; exists != keep {
 			t.Errorf("%s of owner %q: exists %v after GC, want %v", o.kind, o.what, exists, keep)
+		}
+	}
+
+	// RemoveOwn removes this process's objects, and no other's.
+	if _, err := d.RemoveOwn(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range objects {
+		keep := owners[i/2].keep && owners[i/2].name != "self"
+		if o.kind == "container" {
+			_, err = d.cli.ContainerInspect(ctx, o.id, client.ContainerInspectOptions{})
+		} else {
+			_, err = d.cli.VolumeInspect(ctx, o.id, client.VolumeInspectOptions{})
+		}
+		if exists := err == nil; exists != keep {
+			t.Errorf("%s of owner %q: exists %v after RemoveOwn, want %v", o.kind, o.what, exists, keep)
 		}
 	}
 }

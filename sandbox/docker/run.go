@@ -35,7 +35,9 @@ const (
 // Run runs spec in a fresh container and volume, and removes both before
 // it returns, on every path. A failing command, a timeout or an OOM kill is
 // data in the sandbox.Result; an error means the sandbox could not do its job
-// (engine down, image missing, setup failed, ctx cancelled). Run reads
+// (engine down, image missing, setup failed, ctx cancelled). When the
+// engine stopped answering, before or during the run, the error wraps
+// ErrEngine, which matches sandbox.ErrBackendDown. Run reads
 // spec.Workspace until it is sent or the run ends; it does not close it.
 func (d *Engine) Run(ctx context.Context, spec sandbox.Spec) (sandbox.Result, error) {
 	lim := spec.Limits.WithDefaults()
@@ -154,7 +156,7 @@ wait:
 			if ctx.Err() != nil {
 				return sandbox.Result{}, fmt.Errorf("run: %w", ctx.Err())
 			}
-			return sandbox.Result{}, d.engineErr("wait container", err)
+			return sandbox.Result{}, d.streamErr(ctx, "wait container", err)
 		case err := <-sending:
 			inDone <- err // for the deferred receive
 			var rerr *workspaceReadError
@@ -185,7 +187,7 @@ wait:
 	res.ExitCode = int(exit.StatusCode)
 
 	if err := drain(outDone, att); err != nil {
-		return sandbox.Result{}, fmt.Errorf("read output: %w", err)
+		return sandbox.Result{}, d.streamErr(ctx, "read output", err)
 	}
 	_ = rec.Flush() // a capture never fails
 	res.Exits = rec.Exits()
@@ -330,7 +332,13 @@ func (d *Engine) removeContainer(ctx context.Context, name string, log *logrus.E
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	_, err := d.cli.ContainerRemove(cctx, name, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-	if err != nil && !cerrdefs.IsNotFound(err) {
+	switch {
+	case err == nil, cerrdefs.IsNotFound(err):
+	case cerrdefs.IsConflict(err):
+		// Already being removed (RemoveOwn, at a second interrupt):
+		// the volume is free once it is gone.
+		d.waitRemoved(cctx, name)
+	default:
 		log.WithError(err).Error("remove container (GC will collect it once this process exits)")
 	}
 }
