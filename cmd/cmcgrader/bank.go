@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cmcgrader/cmcgrader/grader"
+	"github.com/cmcgrader/cmcgrader/internal/atomicfile"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
@@ -97,7 +98,7 @@ could not be done (bad bank, unreachable repository, Docker down, ...);
 				return err
 			}
 			if out != "" {
-				if err := writeFileAtomic(out, func(w io.Writer) error { return writeJSON(w, v) }); err != nil {
+				if err := atomicfile.Write(out, func(w io.Writer) error { return writeJSON(w, v) }); err != nil {
 					return fmt.Errorf("write verification: %w", err)
 				}
 			}

@@ -97,7 +97,7 @@ func TestReceiptVerifyEscapes(t *testing.T) {
 	rep.Verdict = hostile
 	rep.Form = &report.FormInfo{Candidate: hostile, Attempt: 1}
 	name := filepath.Join(t.TempDir(), "report.json")
-	if err := writeReport(name, rep, key); err != nil {
+	if err := report.WriteFile(name, rep, key); err != nil {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cmcgrader/cmcgrader/grader/report"
+	"github.com/cmcgrader/cmcgrader/internal/atomicfile"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
@@ -105,7 +106,7 @@ func (a *app) writeForm(form *tasks.Form, b *tasks.Bank, out string, force bool)
 		return fmt.Errorf("create the --out folder: %w", err)
 	}
 	for _, f := range files {
-		err := writeFileAtomic(f.name, func(w io.Writer) error {
+		err := atomicfile.Write(f.name, func(w io.Writer) error {
 			_, err := w.Write(f.data)
 			return err
 		})
@@ -147,7 +148,7 @@ func formBank(name string, bank *tasks.Bank) (*tasks.Form, *tasks.Bank, error) {
 func (a *app) writeCandidateReport(rep *report.Report, out string) error {
 	c := rep.ForCandidate()
 	if out != "" {
-		if err := writeFileAtomic(out, c.WriteJSON); err != nil {
+		if err := atomicfile.Write(out, c.WriteJSON); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
 	}

@@ -174,7 +174,7 @@ func (a *app) writeGradeReport(rep *report.Report, f gradeFlags, signKey ed25519
 		return a.writeCandidateReport(rep, f.out)
 	}
 	if f.out != "" {
-		if err := writeReport(f.out, rep, signKey); err != nil {
+		if err := report.WriteFile(f.out, rep, signKey); err != nil {
 			return err
 		}
 	}

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -114,7 +112,7 @@ func (a *app) verify(file, pubFile string) error {
 			return fmt.Errorf("--pub %s: %w", pubFile, err)
 		}
 	}
-	data, sig, err := readReport(file)
+	data, sig, err := report.ReadFile(file)
 	if err != nil {
 		return err
 	}
@@ -140,72 +138,15 @@ func (a *app) verify(file, pubFile string) error {
 	return nil
 }
 
-// readReport reads a report file and its signature file (bounded); sig is
-// nil when there is none.
-func readReport(name string) (data, sig []byte, err error) {
-	data, err = os.ReadFile(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	sig, err = readSignature(report.SignaturePath(name))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return data, nil, nil
-	case err != nil:
-		return nil, nil, err
-	}
-	return data, sig, nil
-}
-
 // loadSignKey reads a private key file, which only its owner may read;
 // no name means no key.
 func loadSignKey(name string) (ed25519.PrivateKey, error) {
 	if name == "" {
 		return nil, nil
 	}
-	fi, err := os.Stat(name)
+	key, err := report.ReadSignKeyFile(name)
 	if err != nil {
 		return nil, fmt.Errorf("--sign-key: %w", err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("--sign-key %s: readable by others (mode %v): make it private with chmod 600", name, fi.Mode().Perm())
-	}
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return nil, fmt.Errorf("--sign-key: %w", err)
-	}
-	key, err := report.ParseSignKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("--sign-key %s: %w", name, err)
 	}
 	return key, nil
-}
-
-// writeReport writes the JSON report to name and, when a key is given,
-// its signature file (see writeSignedFiles). An unsigned report removes a
-// signature file left there by an earlier report, which would only say
-// that this one was edited.
-func writeReport(name string, rep *report.Report, key ed25519.PrivateKey) error {
-	var buf bytes.Buffer
-	if err := rep.WriteJSON(&buf); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	sigName := report.SignaturePath(name)
-	if key == nil {
-		if err := writeFileAtomic(name, bytesWriter(buf.Bytes())); err != nil {
-			return fmt.Errorf("write report: %w", err)
-		}
-		if err := os.Remove(sigName); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("write report: remove the old signature file: %w", err)
-		}
-		return nil
-	}
-	sig, err := report.SignReport(buf.Bytes(), key)
-	if err != nil {
-		return err
-	}
-	if err := writeSignedFiles(name, buf.Bytes(), sigName, sig); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	return nil
 }

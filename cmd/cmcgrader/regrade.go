@@ -56,7 +56,7 @@ func (a *app) regrade(cmd *cobra.Command, f regradeFlags) error {
 	case f.jobs < 0:
 		return usageError{fmt.Errorf("--jobs must be at least 1, got %d", f.jobs)}
 	}
-	data, sig, err := readReport(f.receipt)
+	data, sig, err := report.ReadFile(f.receipt)
 	if err != nil {
 		return fmt.Errorf("--receipt: %w", err)
 	}
@@ -110,7 +110,7 @@ func (a *app) regrade(cmd *cobra.Command, f regradeFlags) error {
 		return err
 	}
 	if f.out != "" {
-		if err := writeReport(f.out, rep, key); err != nil {
+		if err := report.WriteFile(f.out, rep, key); err != nil {
 			return err
 		}
 	}

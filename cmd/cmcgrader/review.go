@@ -61,7 +61,7 @@ func (a *app) review(decision string, f reviewFlags) error {
 	if err != nil {
 		return err
 	}
-	data, sig, err := readReport(f.report)
+	data, sig, err := report.ReadFile(f.report)
 	if err != nil {
 		return fmt.Errorf("read report: %w", err)
 	}
@@ -86,7 +86,7 @@ func (a *app) review(decision string, f reviewFlags) error {
 	if err := rep.Review(f.task, report.Decision(decision), f.reason, time.Now()); err != nil {
 		return err
 	}
-	if err := writeReport(f.report, &rep, key); err != nil {
+	if err := report.WriteFile(f.report, &rep, key); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "%s: task %s %sed on review; certification %s\n", f.report, escape.Line(f.task), decision, rep.Verdict)

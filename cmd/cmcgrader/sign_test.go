@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"crypto/ed25519"
-	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,10 +62,10 @@ func TestReviewSignedReport(t *testing.T) {
 	otherFile, _ := keyFiles(t, dir, "other.key")
 	alice := filepath.Join(dir, "alice.json")
 	bob := filepath.Join(dir, "bob.json")
-	if err := writeReport(alice, heldReport("https://example.com/alice/meshery.git"), key); err != nil {
+	if err := report.WriteFile(alice, heldReport("https://example.com/alice/meshery.git"), key); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeReport(bob, heldReport("https://example.com/bob/meshery.git"), key); err != nil {
+	if err := report.WriteFile(bob, heldReport("https://example.com/bob/meshery.git"), key); err != nil {
 		t.Fatal(err)
 	}
 	run := func(args ...string) (int, string) {
@@ -138,7 +136,7 @@ func TestVerifyEmbeddedKeySaysSo(t *testing.T) {
 	dir := t.TempDir()
 	keyFile, key := keyFiles(t, dir, "grader.key")
 	name := filepath.Join(dir, "report.json")
-	if err := writeReport(name, heldReport("https://example.com/alice/meshery.git"), key); err != nil {
+	if err := report.WriteFile(name, heldReport("https://example.com/alice/meshery.git"), key); err != nil {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
@@ -157,106 +155,4 @@ func TestVerifyEmbeddedKeySaysSo(t *testing.T) {
 	if strings.Contains(stdout.String(), "not checked") || strings.Contains(stdout.String(), "only that") {
 		t.Errorf("with --pub, the output still warns:\n%s", stdout.String())
 	}
-}
-
-func TestWriteReportFiles(t *testing.T) {
-	_, key := keyFiles(t, t.TempDir(), "k")
-	rep := heldReport("https://example.com/alice/meshery.git")
-	entries := func(dir string) []string {
-		t.Helper()
-		es, err := os.ReadDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for _, e := range es {
-			names = append(names, e.Name())
-		}
-		return names
-	}
-	verifies := func(name string) error {
-		data, sig, err := readReport(name)
-		if err != nil {
-			return err
-		}
-		_, err = report.VerifyReport(data, sig, key.Public().(ed25519.PublicKey))
-		return err
-	}
-
-	t.Run("signed, then unsigned", func(t *testing.T) {
-		dir := t.TempDir()
-		name := filepath.Join(dir, "r.json")
-		if err := writeReport(name, rep, key); err != nil {
-			t.Fatal(err)
-		}
-		if err := verifies(name); err != nil {
-			t.Fatal(err)
-		}
-		// An unsigned report over it takes the old signature file away:
-		// it is unsigned, not edited.
-		if err := writeReport(name, rep, nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := verifies(name); !errors.Is(err, report.ErrUnsigned) {
-			t.Errorf("err = %v, want ErrUnsigned", err)
-		}
-		if got := entries(dir); len(got) != 1 {
-			t.Errorf("folder holds %v, want r.json only", got)
-		}
-	})
-
-	// The report cannot be renamed into place (a folder has its name):
-	// the signature file is as it was.
-	t.Run("report not replaced", func(t *testing.T) {
-		for _, old := range []string{"old signature\n", ""} {
-			dir := t.TempDir()
-			name := filepath.Join(dir, "r.json")
-			if err := os.MkdirAll(filepath.Join(name, "x"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if old != "" {
-				if err := os.WriteFile(name+".sig", []byte(old), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := writeReport(name, rep, key); err == nil {
-				t.Fatal("no error")
-			}
-			got, err := os.ReadFile(name + ".sig")
-			switch {
-			case old == "" && !errors.Is(err, fs.ErrNotExist):
-				t.Errorf("no signature file before, %q after (%v)", got, err)
-			case old != "" && string(got) != old:
-				t.Errorf("signature file %q, want it back as %q (%v)", got, old, err)
-			}
-			want := 1 // the folder r.json
-			if old != "" {
-				want++ // and r.json.sig
-			}
-			if got := entries(dir); len(got) != want {
-				t.Errorf("folder holds %v: temporary files left", got)
-			}
-		}
-	})
-
-	// The signature file cannot be replaced: the report is as it was.
-	t.Run("signature not replaced", func(t *testing.T) {
-		dir := t.TempDir()
-		name := filepath.Join(dir, "r.json")
-		if err := os.WriteFile(name, []byte("old report\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(filepath.Join(name+".sig", "x"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := writeReport(name, rep, key); err == nil {
-			t.Fatal("no error")
-		}
-		if got := readFile(t, name); got != "old report\n" {
-			t.Errorf("report %q, want it unchanged", got)
-		}
-		if got := entries(dir); len(got) != 2 {
-			t.Errorf("folder holds %v: temporary files left", got)
-		}
-	})
 }
