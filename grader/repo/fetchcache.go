@@ -55,9 +55,6 @@ func OpenFetchCache(dir string) (*FetchCache, error) {
 	return &FetchCache{dir: abs}, nil
 }
 
-// Dir is the cache folder.
-func (c *FetchCache) Dir() string { return c.dir }
-
 // Mirror is an up-to-date mirror of one upstream repository, opened
 // read-only for fetches. It is safe for concurrent use.
 type Mirror struct {
