@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cmcgrader/cmcgrader/grader"
+	"github.com/cmcgrader/cmcgrader/internal/jsonout"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
@@ -100,7 +100,7 @@ trivially or is flaky, naming the task and the reason.`,
 				return err
 			}
 			if out != "" {
-				if err := writeFileAtomic(out, func(w io.Writer) error { return writeJSON(w, v) }); err != nil {
+				if err := writeFileAtomic(out, func(w io.Writer) error { return jsonout.Write(w, v) }); err != nil {
 					return fmt.Errorf("write verification: %w", err)
 				}
 			}
@@ -122,10 +122,4 @@ trivially or is flaky, naming the task and the reason.`,
 	fl.StringVar(&out, "out", "", "also write the verification as JSON to this file")
 	rf.register(fl)
 	return cmd
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

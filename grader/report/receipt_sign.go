@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/cmcgrader/cmcgrader/internal/jsonout"
 )
 
 // SignatureAlgorithm is the only algorithm of Signature.
@@ -169,13 +171,12 @@ func signedMessage(data []byte) ([]byte, *string, error) {
 	if err := json.Compact(&compact, data); err != nil {
 		return nil, nil, fmt.Errorf("%w: not JSON: %v", ErrMalformed, err)
 	}
-	var layout bytes.Buffer
-	if err := json.Indent(&layout, compact.Bytes(), "", "  "); err != nil {
+	layout, err := jsonout.Layout(compact.Bytes())
+	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	layout.WriteByte('\n')
-	if !bytes.Equal(layout.Bytes(), data) {
-		at := firstDiff(layout.Bytes(), data)
+	if !bytes.Equal(layout, data) {
+		at := firstDiff(layout, data)
 		return nil, nil, fmt.Errorf("%w: byte %d: whitespace differs from the layout the grader writes (the file was re-indented or edited)", ErrMalformed, at)
 	}
 	c := compact.Bytes()
