@@ -18,6 +18,7 @@ import (
 	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/grader/tamper"
 	"github.com/cmcgrader/cmcgrader/grader/testout"
+	"github.com/cmcgrader/cmcgrader/internal/gitref"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
@@ -125,7 +126,7 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 	}
 	bo := g.Fetch
 	bo.URL = baseRepo
-	if isFullSHA(baseRef) {
+	if gitref.IsCommit(baseRef) {
 		bo.Commit = baseRef
 	} else {
 		bo.Branch = baseRef
@@ -222,18 +223,6 @@ func (g *Grader) phase(msg string) {
 	if g.Progress != nil {
 		g.Progress.Phase(msg)
 	}
-}
-
-func isFullSHA(s string) bool {
-	if len(s) != 40 {
-		return false
-	}
-	for _, c := range s {
-		if !strings.ContainsRune("0123456789abcdef", c) {
-			return false
-		}
-	}
-	return true
 }
 
 // gradeTasks runs every task, at most g.Jobs at once, and returns the

@@ -14,6 +14,7 @@ import (
 	"github.com/cmcgrader/cmcgrader/grader/repo"
 	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/internal/escape"
+	"github.com/cmcgrader/cmcgrader/internal/gitref"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
@@ -85,7 +86,7 @@ func (g *Grader) Verify(ctx context.Context, bank *tasks.Bank, sub Submission, r
 	}
 	bo := g.Fetch
 	bo.URL = baseRepo
-	if isFullSHA(baseRef) {
+	if gitref.IsCommit(baseRef) {
 		bo.Commit = baseRef
 	} else {
 		bo.Branch = baseRef

@@ -7,12 +7,13 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/cmcgrader/cmcgrader/internal/gitref"
 )
 
 var (
 	idRE        = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	goVersionRE = regexp.MustCompile(`^[1-9][0-9]*\.[0-9]+(\.[0-9]+|rc[0-9]+|beta[0-9]+)?$`)
-	shaRE       = regexp.MustCompile(`^[0-9a-f]{40}$`)
 )
 
 func isExam(name string) bool {
@@ -122,7 +123,7 @@ func isTestFunc(name string) bool {
 // validRef reports whether ref is a full commit SHA or a branch name git
 // accepts (git check-ref-format rules, less the rare ones).
 func validRef(ref string) bool {
-	if shaRE.MatchString(ref) {
+	if gitref.IsCommit(ref) {
 		return true
 	}
 	switch {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/cmcgrader/cmcgrader/grader/repo"
 	"github.com/cmcgrader/cmcgrader/internal/bytesize"
+	"github.com/cmcgrader/cmcgrader/internal/gitref"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/sandbox/docker"
 	"github.com/cmcgrader/cmcgrader/tasks"
@@ -55,8 +55,6 @@ It prints the image tag and ID.`,
 	return cmd
 }
 
-var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
-
 func (a *app) prepare(cmd *cobra.Command, f prepareFlags) error {
 	switch {
 	case f.bank == "":
@@ -80,7 +78,7 @@ func (a *app) prepare(cmd *cobra.Command, f prepareFlags) error {
 		return usageError{fmt.Errorf("bank %s names no base repository: give --repo, the upstream repository", bank.Name)}
 	}
 	opts := repo.FetchOptions{URL: baseRepo, MaxBytes: int64(f.maxRepo), Timeout: f.fetchTimeout}
-	if fullSHA.MatchString(ref) {
+	if gitref.IsCommit(ref) {
 		opts.Commit = ref
 	} else {
 		opts.Branch = ref

@@ -14,7 +14,6 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/cmcgrader/cmcgrader/internal/bytesize"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -24,6 +23,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/sirupsen/logrus"
+
+	"github.com/cmcgrader/cmcgrader/internal/bytesize"
+	"github.com/cmcgrader/cmcgrader/internal/gitref"
 )
 
 // Fetch errors. Each is wrapped with the repository and the fix; test
@@ -401,7 +403,7 @@ func fetchRefSpec(branch, commit string) (config.RefSpec, error) {
 		return "", fmt.Errorf("%w: give a branch or a commit, not both", ErrBadRef)
 	case commit != "":
 		c := strings.ToLower(commit)
-		if !isHex40(c) {
+		if !gitref.IsCommit(c) {
 			return "", fmt.Errorf("%w: commit %q: give the full 40-hex SHA (git rev-parse HEAD), abbreviated SHAs cannot be fetched", ErrBadRef, commit)
 		}
 		return config.RefSpec(c + ":refs/heads/fetched"), nil
@@ -415,19 +417,6 @@ func fetchRefSpec(branch, commit string) (config.RefSpec, error) {
 		return "", fmt.Errorf("%w: branch %q is not a valid short branch name", ErrBadRef, branch)
 	}
 	return rs, nil
-}
-
-func isHex40(s string) bool {
-	if len(s) != 40 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // ReadFile returns the content of the regular file at the slash-separated
