@@ -7,8 +7,6 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/cmcgrader/cmcgrader/internal/gitref"
 )
 
 var (
@@ -118,29 +116,6 @@ func isTestFunc(name string) bool {
 		return !unicode.IsLower(r)
 	}
 	return false
-}
-
-// validRef reports whether ref is a full commit SHA or a branch name git
-// accepts (git check-ref-format rules, less the rare ones).
-func validRef(ref string) bool {
-	if gitref.IsCommit(ref) {
-		return true
-	}
-	switch {
-	case ref == "@",
-		strings.HasPrefix(ref, "-"), strings.HasPrefix(ref, "/"),
-		strings.HasSuffix(ref, "/"), strings.HasSuffix(ref, "."), strings.HasSuffix(ref, ".lock"),
-		strings.Contains(ref, ".."), strings.Contains(ref, "//"), strings.Contains(ref, "@{"),
-		strings.ContainsAny(ref, " ~^:?*[\\"),
-		strings.IndexFunc(ref, unicode.IsControl) >= 0:
-		return false
-	}
-	for _, elem := range strings.Split(ref, "/") {
-		if strings.HasPrefix(elem, ".") {
-			return false
-		}
-	}
-	return true
 }
 
 // checkRepoURL returns what is wrong with a base repository URL, or "".

@@ -408,15 +408,11 @@ func fetchRefSpec(branch, commit string) (config.RefSpec, error) {
 		}
 		return config.RefSpec(c + ":refs/heads/fetched"), nil
 	}
-	name := plumbing.NewBranchReferenceName(branch)
-	if strings.HasPrefix(branch, "refs/") || strings.HasPrefix(branch, "-") || name.Validate() != nil {
+	if !gitref.IsBranch(branch) {
 		return "", fmt.Errorf("%w: branch %q is not a valid short branch name (like main or cmc-answers)", ErrBadRef, branch)
 	}
-	rs := config.RefSpec("+" + string(name) + ":" + string(name))
-	if rs.Validate() != nil {
-		return "", fmt.Errorf("%w: branch %q is not a valid short branch name", ErrBadRef, branch)
-	}
-	return rs, nil
+	name := plumbing.NewBranchReferenceName(branch)
+	return config.RefSpec("+" + string(name) + ":" + string(name)), nil
 }
 
 // ReadFile returns the content of the regular file at the slash-separated

@@ -11,8 +11,10 @@ import (
 )
 
 // TestFetchRefSpec checks the refspecs fetches ask for, and that the
-// grader's one check of commit SHAs (package gitref, which cannot import
-// go-git) takes what plumbing.IsHash takes, in lower case only.
+// grader's one check of names (package gitref, which cannot import
+// go-git) never lets through a name go-git refuses: every branch it takes
+// is a valid reference and refspec to go-git, and a commit is what
+// plumbing.IsHash takes, in lower case only.
 func TestFetchRefSpec(t *testing.T) {
 	const sha = "0123456789abcdef0123456789abcdef01234567"
 	for _, tc := range []struct {
@@ -34,6 +36,25 @@ func TestFetchRefSpec(t *testing.T) {
 		got, err := fetchRefSpec(tc.branch, tc.commit)
 		if got != tc.want || (err == nil) != (tc.want != "") {
 			t.Errorf("fetchRefSpec(%q, %q) = %q, %v; want %q", tc.branch, tc.commit, got, err, tc.want)
+		}
+	}
+
+	for _, name := range []string{
+		"main", "release/v1.2", "a.b", "@x", "été", "feature_x+y", strings.Repeat("ab/", 20) + "c",
+		"", "@", "a/@/b", "a.lock", "a.lock/b", "a.", ".a", "a/.b", "/a", "a/", "a//b", "a..b",
+		"a b", "a\tb", "a\nb", "a\x00b", "a\x7fb", "a~1", "a^", "a:b", "a?", "a*", "a[b", `a\b`, "a@{1}",
+		"-x", "refs/heads/main",
+	} {
+		if !gitref.IsBranch(name) {
+			continue
+		}
+		ref := plumbing.NewBranchReferenceName(name)
+		if err := ref.Validate(); err != nil {
+			t.Errorf("gitref takes branch %q, go-git refuses %s: %v", name, ref, err)
+		}
+		rs, err := fetchRefSpec(name, "")
+		if err != nil || rs.Validate() != nil {
+			t.Errorf("gitref takes branch %q, its refspec %q is refused: %v, %v", name, rs, err, rs.Validate())
 		}
 	}
 

@@ -29,3 +29,53 @@ func TestIsCommit(t *testing.T) {
 		}
 	}
 }
+
+func TestIsBranch(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"main", true},
+		{"cmc-answers", true},
+		{"release/v1.2", true},
+		{"a/b/c", true},
+		{"feature_x+y", true},
+		{"été", true},
+		{"v1.0", true},
+		{"a.b", true},
+		{"@x", true},
+		{sha, true},
+		{strings.ToUpper(sha), true},
+		{"", false},
+		{"-main", false},
+		{"refs/heads/main", false},
+		{"refs/tags/v1", false},
+		{"a..b", false},
+		{"a b", false},
+		{"a\tb", false},
+		{"a\x7fb", false},
+		{"a\u0085b", false},
+		{"a~1", false},
+		{"a^", false},
+		{"a:b", false},
+		{"a?", false},
+		{"a*", false},
+		{"a[b", false},
+		{`a\b`, false},
+		{"a@{1}", false},
+		{"@", false},
+		{"a/@/b", false},
+		{"a.lock", false},
+		{"a.lock/b", false},
+		{"a.", false},
+		{".a", false},
+		{"a/.b", false},
+		{"/a", false},
+		{"a/", false},
+		{"a//b", false},
+	} {
+		if got := IsBranch(tc.name); got != tc.ok {
+			t.Errorf("IsBranch(%q) = %v, want %v", tc.name, got, tc.ok)
+		}
+	}
+}
