@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cmcgrader/cmcgrader/grader/repo"
+	"github.com/cmcgrader/cmcgrader/internal/gitref"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
@@ -63,7 +64,7 @@ func (g *Grader) fetchBase(ctx context.Context, bank *tasks.Bank, sub Submission
 	}
 	opts := g.Fetch
 	opts.URL = baseRepo
-	if repo.IsCommitSHA(baseRef) {
+	if gitref.IsCommit(baseRef) {
 		opts.Commit = baseRef
 	} else {
 		opts.Branch = baseRef

@@ -97,8 +97,9 @@ type Limits struct {
 	WorkspaceBytes int64
 	// TmpBytes caps the size of /tmp (where Go builds).
 	TmpBytes int64
-	// OutputBytes caps what is kept of stdout and of stderr each; the
-	// head and the tail are kept and the middle is dropped with a marker.
+	// OutputBytes caps what is kept of stdout and of stderr each, marker
+	// included; the head and the tail are kept and the middle is dropped
+	// with a marker line ("[cmcgrader: N bytes cut]").
 	OutputBytes int64
 }
 

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/cmcgrader/cmcgrader/internal/jsonout"
 )
 
 // maxFormBytes bounds the size of a form file.
@@ -15,9 +17,7 @@ const maxFormBytes = 1 << 20
 
 // WriteJSON writes the form as indented JSON, the file grade --form reads.
 func (f *Form) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(f)
+	return jsonout.Write(w, f)
 }
 
 // LoadForm reads a form file written by WriteJSON (see ReadForm).

@@ -172,30 +172,6 @@ func TestCheckGoTestName(t *testing.T) {
 	}
 }
 
-func TestValidRef(t *testing.T) {
-	tests := []struct {
-		ref string
-		ok  bool
-	}{
-		{"main", true},
-		{"release/v1.2", true},
-		{"0123456789abcdef0123456789abcdef01234567", true},
-		{"-main", false},
-		{"a..b", false},
-		{"a b", false},
-		{"a.lock", false},
-		{"a/", false},
-		{"a/.b", false},
-		{"a@{1}", false},
-		{"a~1", false},
-	}
-	for _, tt := range tests {
-		if got := validRef(tt.ref); got != tt.ok {
-			t.Errorf("validRef(%q) = %v, want %v", tt.ref, got, tt.ok)
-		}
-	}
-}
-
 // TestLoadBankYAMLShapes covers bank.yaml decoding cases without fixtures.
 func TestLoadBankYAMLShapes(t *testing.T) {
 	tests := []struct {
@@ -209,6 +185,7 @@ func TestLoadBankYAMLShapes(t *testing.T) {
 		{"version not a number", "version: one\nname: n\ngo: \"1.26.8\"\nbase: {ref: main}\n", "version"},
 		{"go with prefix", "version: 1\nname: n\ngo: go1.26.8\nbase: {ref: main}\n", "go"},
 		{"bad ref", "version: 1\nname: n\ngo: \"1.26.8\"\nbase: {ref: a..b}\n", "base.ref"},
+		{"full ref name", "version: 1\nname: n\ngo: \"1.26.8\"\nbase: {ref: refs/heads/main}\n", "base.ref"},
 		{"base not a mapping", "version: 1\nname: n\ngo: \"1.26.8\"\nbase: main\n", "base"},
 		{"threshold unknown field", "version: 1\nname: n\ngo: \"1.26.8\"\nbase: {ref: main}\nexams: {ui: {pass: 70}}\n", "exams.ui.pass"},
 		{"missing name", "version: 1\ngo: \"1.26.8\"\nbase: {ref: main}\n", "name"},

@@ -12,7 +12,6 @@ import (
 var (
 	idRE        = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	goVersionRE = regexp.MustCompile(`^[1-9][0-9]*\.[0-9]+(\.[0-9]+|rc[0-9]+|beta[0-9]+)?$`)
-	shaRE       = regexp.MustCompile(`^[0-9a-f]{40}$`)
 )
 
 func isExam(name string) bool {
@@ -117,29 +116,6 @@ func isTestFunc(name string) bool {
 		return !unicode.IsLower(r)
 	}
 	return false
-}
-
-// validRef reports whether ref is a full commit SHA or a branch name git
-// accepts (git check-ref-format rules, less the rare ones).
-func validRef(ref string) bool {
-	if shaRE.MatchString(ref) {
-		return true
-	}
-	switch {
-	case ref == "@",
-		strings.HasPrefix(ref, "-"), strings.HasPrefix(ref, "/"),
-		strings.HasSuffix(ref, "/"), strings.HasSuffix(ref, "."), strings.HasSuffix(ref, ".lock"),
-		strings.Contains(ref, ".."), strings.Contains(ref, "//"), strings.Contains(ref, "@{"),
-		strings.ContainsAny(ref, " ~^:?*[\\"),
-		strings.IndexFunc(ref, unicode.IsControl) >= 0:
-		return false
-	}
-	for _, elem := range strings.Split(ref, "/") {
-		if strings.HasPrefix(elem, ".") {
-			return false
-		}
-	}
-	return true
 }
 
 // checkRepoURL returns what is wrong with a base repository URL, or "".

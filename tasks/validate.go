@@ -9,6 +9,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/cmcgrader/cmcgrader/internal/gitref"
 )
 
 // checkBank validates bank.yaml as decoded in s and fills b.
@@ -42,7 +44,7 @@ func checkBank(probs *problems, failed map[string]bool, s *bankSpec, b *Bank) {
 	switch {
 	case s.Ref == "":
 		bad("base.ref", "required: the branch name or full commit SHA candidates forked from")
-	case !validRef(s.Ref):
+	case !gitref.IsCommit(s.Ref) && !gitref.IsBranch(s.Ref):
 		bad("base.ref", "must be a branch name or a full 40-hex commit SHA (got %q)", s.Ref)
 	}
 	for _, name := range Exams {

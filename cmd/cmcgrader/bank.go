@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/cmcgrader/cmcgrader/grader"
 	"github.com/cmcgrader/cmcgrader/internal/atomicfile"
+	"github.com/cmcgrader/cmcgrader/internal/jsonout"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
@@ -98,7 +98,7 @@ could not be done (bad bank, unreachable repository, Docker down, ...);
 				return err
 			}
 			if out != "" {
-				if err := atomicfile.Write(out, func(w io.Writer) error { return writeJSON(w, v) }); err != nil {
+				if err := atomicfile.Write(out, func(w io.Writer) error { return jsonout.Write(w, v) }); err != nil {
 					return fmt.Errorf("write verification: %w", err)
 				}
 			}
@@ -120,10 +120,4 @@ could not be done (bad bank, unreachable repository, Docker down, ...);
 	fl.StringVar(&out, "out", "", "also write the verification as JSON to this file")
 	rf.register(fl)
 	return cmd
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

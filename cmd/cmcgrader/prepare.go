@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -52,8 +51,6 @@ It prints the image tag and ID.`,
 	fl.DurationVar(&f.fetchTimeout, "fetch-timeout", 5*time.Minute, "time limit of the fetch")
 	return cmd
 }
-
-var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
 func (a *app) prepare(cmd *cobra.Command, f prepareFlags) error {
 	switch {

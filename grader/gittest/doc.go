@@ -17,7 +17,5 @@
 //	// ... push commits to root/fork.git ...
 //	url := gittest.Serve(t, root) + "/fork.git" // stopped when the test ends
 //
-// Outside a test, NewServer returns a server that runs until Close, and
-// Main is the body of a command (gitserve ROOT URLFILE) for scripts that
-// start the server as a background process.
+// Outside a test, NewServer returns a server that runs until Close.
 package gittest

@@ -1,14 +1,11 @@
 package gittest
 
 import (
-	"context"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // newRepo makes root/name.git, a bare repository with one commit on main,
@@ -81,49 +78,5 @@ func TestCloseTwice(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
-	}
-}
-
-func TestRun(t *testing.T) {
-	root := t.TempDir()
-	sha := newRepo(t, root, "fork")
-	urlFile := filepath.Join(t.TempDir(), "url")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	go func() { done <- run(ctx, []string{root, urlFile}, io.Discard) }()
-
-	var url string
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(30 * time.Second)
-	for url == "" {
-		select {
-		case <-tick.C:
-			if b, err := os.ReadFile(urlFile); err == nil {
-				url = strings.TrimSpace(string(b))
-			}
-		case code := <-done:
-			t.Fatalf("run returned %d before writing the URL", code)
-		case <-deadline:
-			t.Fatal("no URL file after 30s")
-		}
-	}
-	if out := Git(t, root, "ls-remote", url+"/fork.git"); !strings.Contains(out, sha) {
-		t.Errorf("ls-remote: %s, want %s", out, sha)
-	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("run returned %d after cancel, want 0", code)
-	}
-}
-
-func TestRunUsage(t *testing.T) {
-	for _, args := range [][]string{nil, {"root"}, {"a", "b", "c"}} {
-		if code := run(context.Background(), args, io.Discard); code != 2 {
-			t.Errorf("run(%q) = %d, want 2", args, code)
-		}
-	}
-	if code := run(context.Background(), []string{filepath.Join(t.TempDir(), "nope"), "url"}, io.Discard); code != 1 {
-		t.Errorf("run with a missing root = %d, want 1", code)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/cmcgrader/cmcgrader/internal/bytesize"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -24,6 +23,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/sirupsen/logrus"
+
+	"github.com/cmcgrader/cmcgrader/internal/bytesize"
+	"github.com/cmcgrader/cmcgrader/internal/gitref"
 )
 
 // Fetch errors. Each is wrapped with the repository and the fix; test
@@ -401,26 +403,16 @@ func fetchRefSpec(branch, commit string) (config.RefSpec, error) {
 		return "", fmt.Errorf("%w: give a branch or a commit, not both", ErrBadRef)
 	case commit != "":
 		c := strings.ToLower(commit)
-		if !IsCommitSHA(c) {
+		if !gitref.IsCommit(c) {
 			return "", fmt.Errorf("%w: commit %q: give the full 40-hex SHA (git rev-parse HEAD), abbreviated SHAs cannot be fetched", ErrBadRef, commit)
 		}
 		return config.RefSpec(c + ":refs/heads/fetched"), nil
 	}
-	name := plumbing.NewBranchReferenceName(branch)
-	if strings.HasPrefix(branch, "refs/") || strings.HasPrefix(branch, "-") || name.Validate() != nil {
+	if !gitref.IsBranch(branch) {
 		return "", fmt.Errorf("%w: branch %q is not a valid short branch name (like main or cmc-answers)", ErrBadRef, branch)
 	}
-	rs := config.RefSpec("+" + string(name) + ":" + string(name))
-	if rs.Validate() != nil {
-		return "", fmt.Errorf("%w: branch %q is not a valid short branch name", ErrBadRef, branch)
-	}
-	return rs, nil
-}
-
-// IsCommitSHA reports whether s is a full commit SHA as the grader takes
-// one: 40 lower-case hex digits.
-func IsCommitSHA(s string) bool {
-	return plumbing.IsHash(s) && strings.ToLower(s) == s
+	name := plumbing.NewBranchReferenceName(branch)
+	return config.RefSpec("+" + string(name) + ":" + string(name)), nil
 }
 
 // ReadFile returns the content of the regular file at the slash-separated

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/go-git/go-billy/v5/osfs"
@@ -26,6 +25,8 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/memory"
 	"github.com/sirupsen/logrus"
+
+	"github.com/cmcgrader/cmcgrader/internal/flock"
 )
 
 // FetchCache keeps, in a folder on disk, a bare mirror of each upstream
@@ -54,9 +55,6 @@ func OpenFetchCache(dir string) (*FetchCache, error) {
 	}
 	return &FetchCache{dir: abs}, nil
 }
-
-// Dir is the cache folder.
-func (c *FetchCache) Dir() string { return c.dir }
 
 // Mirror is an up-to-date mirror of one upstream repository, opened
 // read-only for fetches. It is safe for concurrent use.
@@ -103,9 +101,9 @@ func (c *FetchCache) Update(ctx context.Context, log *logrus.Entry, opts FetchOp
 	sum := sha256.Sum256([]byte(opts.URL))
 	m := &Mirror{URL: opts.URL, Dir: filepath.Join(c.dir, hex.EncodeToString(sum[:10])+".git")}
 	log = log.WithFields(logrus.Fields{"repo": opts.URL, "mirror": m.Dir})
-	unlock, err := lockFile(ctx, m.Dir+".lock")
+	unlock, err := flock.Lock(ctx, m.Dir+".lock")
 	if err != nil {
-		return nil, fmt.Errorf("fetch cache: %w", err)
+		return nil, fmt.Errorf("fetch cache: lock: %w", err)
 	}
 	defer unlock()
 
@@ -349,26 +347,4 @@ func FetchBase(ctx context.Context, log *logrus.Entry, opts FetchOptions, mirror
 		return Fetch(ctx, log, opts)
 	}
 	return mirror.Snapshot(opts.Branch, opts.Commit)
-}
-
-// lockFile takes an exclusive flock on name (created if needed) and
-// returns the func that releases it.
-func lockFile(ctx context.Context, name string) (unlock func(), err error) {
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("lock: %w", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", name, err)
-		}
-		return func() { f.Close() }, nil
-	case <-ctx.Done():
-		go func() { <-done; f.Close() }()
-		return nil, ctx.Err()
-	}
 }

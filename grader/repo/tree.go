@@ -45,9 +45,6 @@ type Entry struct {
 	Hash Hash
 }
 
-// Present reports whether e is an entry, not the zero Entry.
-func (e Entry) Present() bool { return e.Mode != ModeNone }
-
 // Root returns the hash of the snapshot's root tree.
 func (s *Snapshot) Root() Hash { return Hash(s.tree) }
 
@@ -116,11 +113,6 @@ func (s *Snapshot) Lookup(name string) (Entry, error) {
 		}
 	}
 	return Entry{}, fmt.Errorf("%s: %w", name, ErrNotExist)
-}
-
-// BlobSize returns the size of the blob h without reading it.
-func (s *Snapshot) BlobSize(h Hash) (int64, error) {
-	return s.objects.EncodedObjectSize(plumbing.Hash(h))
 }
 
 // ReadBlob reads the blob h when it is at most max bytes; over that, data

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -10,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/cmcgrader/cmcgrader/internal/escape"
+	"github.com/cmcgrader/cmcgrader/internal/jsonout"
 )
 
 // The audiences a report is rendered for (grade --audience).
@@ -126,9 +126,7 @@ func candidateResult(t TaskResult) CandidateResult {
 
 // WriteJSON writes the candidate report as indented JSON.
 func (c *CandidateReport) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(c)
+	return jsonout.Write(w, c)
 }
 
 // WriteText writes the candidate report for reading: one block per exam

@@ -37,16 +37,6 @@ type Comparison struct {
 	Inputs []string `json:"inputs,omitempty"`
 }
 
-// Identical reports whether every task got the same status and points.
-func (c *Comparison) Identical() bool {
-	for _, t := range c.Tasks {
-		if !t.Same {
-			return false
-		}
-	}
-	return true
-}
-
 // Compare compares the grades of two reports of the same submission, task
 // by task, and their receipts' inputs.
 func Compare(before, after *Report) *Comparison {

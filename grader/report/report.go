@@ -2,7 +2,6 @@ package report
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cmcgrader/cmcgrader/internal/escape"
+	"github.com/cmcgrader/cmcgrader/internal/jsonout"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
@@ -133,9 +133,7 @@ type BankInfo struct {
 
 // WriteJSON writes the report as indented JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return jsonout.Write(w, r)
 }
 
 // WriteText writes the human-readable report: one block per exam with its

@@ -10,6 +10,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/cmcgrader/cmcgrader/internal/capture"
 )
 
 // Bounds on the Go stream reader.
@@ -37,7 +39,7 @@ type goEvent struct {
 // goTest is one test's state while the stream is read.
 type goTest struct {
 	result Test
-	out    *capBuf // nil once the test passed or was skipped
+	out    *capture.Buffer // nil once the test passed or was skipped
 	done   bool
 	noted  bool // a subtest's output already says why no result came
 }
@@ -48,9 +50,9 @@ type goParser struct {
 	tests    map[string]*goTest // by package + "\x00" + test name
 	order    []*goTest
 	pkgs     map[string]*goPackage
-	build    headBuf
-	keepNext bool // a kept non-JSON line may continue on tab-indented lines
-	results  int  // test results read so far
+	build    *capture.Buffer // the compiler's output, first error first
+	keepNext bool            // a kept non-JSON line may continue on tab-indented lines
+	results  int             // test results read so far
 }
 
 // goPackage is one package's state while the stream is read.
@@ -70,7 +72,7 @@ func ParseGo(r io.Reader) (*Results, error) {
 	p := &goParser{
 		tests: make(map[string]*goTest),
 		pkgs:  make(map[string]*goPackage),
-		build: headBuf{max: MaxBuildOutput},
+		build: capture.NewHead(MaxBuildOutput),
 	}
 	if err := readLines(r, maxGoLine, p.line); err != nil {
 		return nil, fmt.Errorf("read go test output: %w", err)
@@ -211,7 +213,7 @@ func (p *goParser) fail(t *goTest, note string) {
 		return
 	}
 	if note != "" && !t.noted {
-		if !t.out.endsWithNewline() {
+		if last, ok := t.out.LastByte(); ok && last != '\n' {
 			t.out.WriteString("\n")
 		}
 		t.out.WriteString(note)
@@ -255,7 +257,7 @@ func (p *goParser) test(pkg, name string) *goTest {
 // update.
 func (p *goParser) newTest(pkg, name string) *goTest {
 	p.pkg(pkg)
-	t := &goTest{result: Test{Package: pkg, Name: name}, out: newCapBuf(MaxTestOutput)}
+	t := &goTest{result: Test{Package: pkg, Name: name}, out: capture.New(MaxTestOutput)}
 	p.tests[pkg+"\x00"+name] = t
 	p.order = append(p.order, t)
 	return t
@@ -271,9 +273,9 @@ func (p *goParser) finish() *Results {
 		}
 		t.done = true
 		t.result.Status = Fail
-		note := truncMark + "no result reported: the output ended before the test finished]\n"
+		note := capture.Mark + "no result reported: the output ended before the test finished]\n"
 		if p.pkgs[t.result.Package].ended {
-			note = truncMark + "no result reported: the test binary exited before the test finished]\n"
+			note = capture.Mark + "no result reported: the test binary exited before the test finished]\n"
 		}
 		p.fail(t, note)
 	}

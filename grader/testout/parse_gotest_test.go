@@ -13,6 +13,8 @@ import (
 	"testing/iotest"
 	"time"
 	"unicode/utf8"
+
+	"github.com/cmcgrader/cmcgrader/internal/capture"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata")
@@ -420,6 +422,10 @@ func TestParseGoFirstError(t *testing.T) {
 		{"compiler wins over go", "go: warning: x\npkg/a.go:1:1: expected 'package', found 'EOF'\n", "pkg/a.go:1:1: expected 'package', found 'EOF'"},
 		{"plain", "# ./nodir\nstat /src/nodir: directory not found\n", "stat /src/nodir: directory not found"},
 		{"long", "a.go:1:1: " + strings.Repeat("é", 400) + "\n", "a.go:1:1: " + strings.Repeat("é", 113) + "..."},
+		{"cut before the error", "# p\n" + capture.Marker(5000) + "x.go:1:1: bad\n", "x.go:1:1: bad"},
+		{"cut before a plain line", capture.Marker(12) + "stat /src/p: no such file\n", "stat /src/p: no such file"},
+		{"a note is no error", capture.Mark + "no result reported]\nsignal: killed\n", "signal: killed"},
+		{"only a marker", "# p" + capture.Marker(10), ""},
 	}
 	run := func(t *testing.T, output, want string) {
 		r := &Results{BuildOutput: output}
@@ -439,58 +445,60 @@ func TestParseGoFirstError(t *testing.T) {
 	}
 }
 
+// TestParseGoOutputCaps checks that what ParseGo keeps of a failed test's
+// output and of the compiler's is bounded, valid UTF-8, and says where it
+// was cut: the head and the tail of a test's output, the head of the
+// compiler's.
 func TestParseGoOutputCaps(t *testing.T) {
 	tests := []struct {
 		name   string
-		writes []string
-		max    int
-		cut    bool
+		output string
 	}{
-		{"fits", []string{"hello\n", "world\n"}, 64, false},
-		{"exactly full", []string{strings.Repeat("a", 63)}, 64, false},
-		{"one big write", []string{strings.Repeat("b", 10000)}, 4096, true},
-		{"many small writes", []string{strings.Repeat("line of output\n", 2000)}, 4096, true},
-		{"multibyte at the edges", []string{strings.Repeat("ü€😀", 3000)}, 4096, true},
+		{"fits", "hello\nworld\n"},
+		{"one long line", strings.Repeat("b", 10000) + "\n"},
+		{"many lines", strings.Repeat("line of output\n", 2000)},
+		{"multibyte at the edges", strings.Repeat("ü€😀", 3000) + "\n"},
 	}
-	run := func(t *testing.T, writes []string, max int, cut bool) {
-		b := newCapBuf(max)
-		var all strings.Builder
-		for _, w := range writes {
-			for chunk := range strings.SplitSeq(w, "\n") {
-				b.WriteString(chunk + "\n")
-				all.WriteString(chunk + "\n")
+	check := func(t *testing.T, what, got, full string, max int, tail bool) {
+		t.Helper()
+		if len(got) > max || !utf8.ValidString(got) {
+			t.Errorf("%s: kept %d bytes (cap %d), valid UTF-8 %v", what, len(got), max, utf8.ValidString(got))
+		}
+		cut := len(full) > max
+		if !cut {
+			if got != full {
+				t.Errorf("%s: kept %q, want all of %q", what, got, full)
 			}
+			return
 		}
-		got := b.String()
-		if len(got) > max {
-			t.Errorf("kept %d bytes, cap %d", len(got), max)
+		head, rest, ok := strings.Cut(got, "\n"+capture.Mark)
+		_, end, _ := strings.Cut(rest, " bytes cut]\n")
+		switch {
+		case !ok:
+			t.Errorf("%s: no cut marker in %.80q", what, got)
+		case !strings.HasPrefix(full, head) || !strings.HasSuffix(full, end) || head == "" || (end != "") != tail:
+			t.Errorf("%s: kept %.80q, not the head and the tail of the output", what, got)
 		}
-		if !utf8.ValidString(got) {
-			t.Error("invalid UTF-8 after cutting")
+	}
+	run := func(t *testing.T, output string) {
+		var in strings.Builder
+		in.WriteString(ev("run", "TestX", ""))
+		for line := range strings.Lines(output) {
+			in.WriteString(ev("output", "TestX", line))
 		}
-		if cut != strings.Contains(got, "bytes cut]") {
-			t.Errorf("cut marker present %v, want %v: %q", !cut, cut, got)
+		in.WriteString(ev("fail", "TestX", ""))
+		for line := range strings.Lines(output) {
+			b, _ := json.Marshal(map[string]any{"Action": "build-output", "ImportPath": "p", "Output": line})
+			in.Write(append(b, '\n'))
 		}
-		if !cut && got != all.String() {
-			t.Errorf("got %q, want %q", got, all.String())
+		res, err := ParseGo(strings.NewReader(in.String()))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if cut {
-			full := all.String()
-			head, tail, _ := strings.Cut(got, "\n"+truncMark)
-			_, tail, _ = strings.Cut(tail, "]\n")
-			if !strings.HasPrefix(full, head) || !strings.HasSuffix(full, tail) {
-				t.Error("kept text is not the head and the tail of the input")
-			}
-		}
-		h := headBuf{max: max}
-		for _, w := range writes {
-			h.WriteString(w)
-		}
-		if hs := h.String(); len(hs) > max || !utf8.ValidString(hs) || cut != strings.Contains(hs, "bytes cut]") {
-			t.Errorf("headBuf kept %d bytes (cap %d), valid %v: %.60q", len(hs), max, utf8.ValidString(hs), hs)
-		}
+		check(t, "test output", wantStatus(t, res, "TestX", Fail).Output, output, MaxTestOutput, true)
+		check(t, "build output", res.BuildOutput, output, MaxBuildOutput, false)
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { run(t, tc.writes, tc.max, tc.cut) })
+		t.Run(tc.name, func(t *testing.T) { run(t, tc.output) })
 	}
 }

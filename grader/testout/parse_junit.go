@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/cmcgrader/cmcgrader/internal/capture"
 )
 
 // maxJUnitBytes caps the JUnit document read; a longer one is parsed up to
@@ -25,7 +27,7 @@ var errEndOfInput = errors.New("end of input")
 // junitCase is the test case being read.
 type junitCase struct {
 	result Test
-	out    *capBuf
+	out    *capture.Buffer
 }
 
 // ParseJUnit reads a JUnit XML document (<testsuites> or <testsuite> at
@@ -55,10 +57,10 @@ func ParseJUnit(r io.Reader) (*Results, error) {
 	d.CharsetReader = func(_ string, in io.Reader) (io.Reader, error) { return in, nil }
 
 	var (
-		suites   []string   // names of the open <testsuite> elements
-		tc       *junitCase // the open <testcase>, if any
-		text     *capBuf    // the open <failure>, <error> or <system-*> text
-		message  string     // the open <failure> or <error>'s message
+		suites   []string        // names of the open <testsuite> elements
+		tc       *junitCase      // the open <testcase>, if any
+		text     *capture.Buffer // the open <failure>, <error> or <system-*> text
+		message  string          // the open <failure> or <error>'s message
 		depth    int
 		sawRoot  bool
 		inResult bool // text belongs to a failure or error
@@ -70,7 +72,7 @@ func ParseJUnit(r io.Reader) (*Results, error) {
 				res.Incomplete = true
 				if tc != nil {
 					tc.result.Status = Fail
-					tc.out.WriteString("\n" + truncMark + "no result reported: the output ended before the test finished]\n")
+					tc.out.WriteString("\n" + capture.Mark + "no result reported: the output ended before the test finished]\n")
 					tc.result.Output = tc.out.String()
 					res.Tests = append(res.Tests, tc.result)
 				}
@@ -96,7 +98,7 @@ func ParseJUnit(r io.Reader) (*Results, error) {
 			case name == "testsuite":
 				suites = append(suites, attr(t, "name"))
 			case name == "testcase" && tc == nil:
-				tc = &junitCase{out: newCapBuf(MaxTestOutput)}
+				tc = &junitCase{out: capture.New(MaxTestOutput)}
 				tc.result.Name = attr(t, "name")
 				tc.result.Package = attr(t, "classname")
 				if tc.result.Package == "" && len(suites) > 0 {
@@ -108,13 +110,13 @@ func ParseJUnit(r io.Reader) (*Results, error) {
 				// Outside a test case, or nested in a text element.
 			case name == "failure" || name == "error":
 				tc.result.Status = Fail
-				text, message, inResult = newCapBuf(MaxTestOutput), attr(t, "message"), true
+				text, message, inResult = capture.New(MaxTestOutput), attr(t, "message"), true
 			case name == "skipped":
 				if tc.result.Status != Fail {
 					tc.result.Status = Skip
 				}
 			case name == "system-out" || name == "system-err":
-				text, message, inResult = newCapBuf(MaxTestOutput), "", false
+				text, message, inResult = capture.New(MaxTestOutput), "", false
 			}
 		case xml.CharData:
 			if text != nil {

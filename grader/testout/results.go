@@ -1,11 +1,12 @@
 package testout
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/cmcgrader/cmcgrader/internal/capture"
 )
 
 // Status is one test's outcome as its runner reported it.
@@ -86,7 +87,7 @@ func (r *Results) FirstError() string {
 	for line := range strings.Lines(r.BuildOutput) {
 		line = strings.TrimSpace(line)
 		switch {
-		case line == "", strings.HasPrefix(line, "#"), strings.HasPrefix(line, truncMark):
+		case line == "", strings.HasPrefix(line, "#"), strings.HasPrefix(line, capture.Mark):
 		case compilerLine.MatchString(line):
 			return clipLine(line)
 		case strings.HasPrefix(line, "go: "):
@@ -111,108 +112,6 @@ func clipLine(s string) string {
 	return strings.ToValidUTF8(s[:runeStart(s, maxFirstError-3)], "") + "..."
 }
 
-// truncMark starts every marker the parsers insert where they cut output.
-const truncMark = "[cmcgrader: "
-
-// capBuf keeps the head and the tail of a byte stream within a fixed
-// budget, counting what it drops from the middle.
-type capBuf struct {
-	max   int    // total budget for head+tail
-	head  []byte // the first max/2 bytes
-	tail  []byte // the latest bytes, trimmed to max-len(head) on read
-	total int64  // bytes written
-}
-
-func newCapBuf(max int) *capBuf { return &capBuf{max: max} }
-
-// WriteString appends s, keeping memory bounded by about twice the budget.
-func (b *capBuf) WriteString(s string) {
-	b.total += int64(len(s))
-	if room := b.max/2 - len(b.head); room > 0 {
-		n := min(room, len(s))
-		b.head = append(b.head, s[:n]...)
-		s = s[n:]
-	}
-	if s == "" {
-		return
-	}
-	keep := b.max - b.max/2
-	if len(s) >= keep {
-		b.tail = append(b.tail[:0], s[len(s)-keep:]...)
-		return
-	}
-	if len(b.tail)+len(s) > 2*keep {
-		b.tail = append(b.tail[:0], b.tail[len(b.tail)+len(s)-keep:]...)
-	}
-	b.tail = append(b.tail, s...)
-}
-
-// endsWithNewline says the last byte written was a newline (or nothing
-// was written).
-func (b *capBuf) endsWithNewline() bool {
-	last := b.head
-	if len(b.tail) > 0 {
-		last = b.tail
-	}
-	return len(last) == 0 || last[len(last)-1] == '\n'
-}
-
-// String returns the head and the tail, joined by a marker that says how
-// many bytes were cut when the stream exceeded the budget. The result is
-// at most max bytes and valid UTF-8 where the input was.
-func (b *capBuf) String() string {
-	kept := int64(len(b.head) + len(b.tail))
-	if kept == b.total {
-		return string(b.head) + string(b.tail)
-	}
-	keep := b.max - b.max/2
-	tail := string(b.tail)
-	if len(tail) > keep {
-		tail = tail[len(tail)-keep:]
-	}
-	head := string(b.head)
-	cut := b.total - int64(len(head)) - int64(len(tail))
-	mark := fmt.Sprintf("\n%s%d bytes cut]\n", truncMark, cut)
-	// Make room for the marker, taking from both ends, on rune boundaries.
-	over := len(head) + len(mark) + len(tail) - b.max
-	if over > 0 {
-		h := over / 2
-		head = head[:runeStart(head, len(head)-h)]
-		tail = tail[runeEnd(tail, over-h):]
-		cut = b.total - int64(len(head)) - int64(len(tail))
-		mark = fmt.Sprintf("\n%s%d bytes cut]\n", truncMark, cut)
-	}
-	return head + mark + tail
-}
-
-// headBuf keeps the first bytes of a stream within a fixed budget,
-// counting what it drops; used where the beginning matters most
-// (compiler output: the first error first).
-type headBuf struct {
-	max   int
-	b     []byte
-	total int64
-}
-
-// WriteString appends what fits of s.
-func (h *headBuf) WriteString(s string) {
-	h.total += int64(len(s))
-	if room := h.max - len(h.b); room > 0 {
-		h.b = append(h.b, s[:min(room, len(s))]...)
-	}
-}
-
-// String returns the kept head, ending with a marker when bytes were cut.
-// The result is at most max bytes.
-func (h *headBuf) String() string {
-	s := string(h.b)
-	if int64(len(s)) == h.total {
-		return s
-	}
-	n := runeStart(s, h.max-64)
-	return s[:n] + fmt.Sprintf("\n%s%d bytes cut]\n", truncMark, h.total-int64(n))
-}
-
 // runeStart returns the largest i <= n at which s starts a rune.
 func runeStart(s string, n int) int {
 	if n <= 0 {
@@ -222,19 +121,6 @@ func runeStart(s string, n int) int {
 		return len(s)
 	}
 	for i := n; i > n-utf8.UTFMax && i > 0; i-- {
-		if utf8.RuneStart(s[i]) {
-			return i
-		}
-	}
-	return n
-}
-
-// runeEnd returns the smallest i >= n at which s starts a rune.
-func runeEnd(s string, n int) int {
-	if n >= len(s) {
-		return len(s)
-	}
-	for i := n; i < n+utf8.UTFMax && i < len(s); i++ {
 		if utf8.RuneStart(s[i]) {
 			return i
 		}

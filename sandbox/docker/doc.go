@@ -27,7 +27,8 @@
 // run's nonce, which Run takes out of stderr.
 //
 // Stdout and stderr are kept up to Limits.OutputBytes each: the first and
-// the last halves, with a marker line in place of the dropped middle.
+// the last halves, with a marker line in place of the dropped middle
+// (package internal/capture).
 //
 // Images must provide /bin/sh, GNU tar and cp, and run as any user: the
 // sandbox always runs as sandbox.User. Images are never pulled: BuildBase,

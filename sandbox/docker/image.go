@@ -21,7 +21,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -29,6 +28,7 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/sirupsen/logrus"
 
+	"github.com/cmcgrader/cmcgrader/internal/flock"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
@@ -489,23 +489,11 @@ func lockBuild(ctx context.Context, dir, tag string) (unlock func(), err error) 
 	}
 	sum := sha256.Sum256([]byte(tag))
 	name := filepath.Join(dir, "cmcgrader-build-"+hex.EncodeToString(sum[:8])+".lock")
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o600)
+	unlock, err = flock.Lock(ctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("lock build: %w", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("lock build: %w", err)
-		}
-		return func() { f.Close() }, nil
-	case <-ctx.Done():
-		go func() { <-done; f.Close() }()
-		return nil, ctx.Err()
-	}
+	return unlock, nil
 }
 
 // phase runs f and logs its duration.

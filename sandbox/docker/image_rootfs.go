@@ -25,6 +25,7 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/sirupsen/logrus"
 
+	"github.com/cmcgrader/cmcgrader/internal/capture"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
@@ -43,7 +44,7 @@ func debootstrap(ctx context.Context, log *logrus.Entry, opts BaseOptions, rootf
 func run(ctx context.Context, log *logrus.Entry, cmd *exec.Cmd) error {
 	debug := log.WriterLevel(logrus.DebugLevel)
 	defer debug.Close()
-	tail := &tailBuffer{max: 2 << 10}
+	tail := capture.NewTail(2 << 10)
 	cmd.Stdout = io.MultiWriter(debug, tail)
 	cmd.Stderr = cmd.Stdout
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
@@ -52,23 +53,9 @@ func run(ctx context.Context, log *logrus.Entry, cmd *exec.Cmd) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("%s: %w: %s", filepath.Base(cmd.Path), err, bytes.TrimSpace(tail.buf))
+		return fmt.Errorf("%s: %w: %s", filepath.Base(cmd.Path), err, bytes.TrimSpace(tail.Bytes()))
 	}
 	return nil
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	max int
-	buf []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	return len(p), nil
 }
 
 // trimmed are removed from the root filesystem: package caches, indexes,
@@ -208,16 +195,15 @@ func downloadToolchain(ctx context.Context, goCmd, version, modCache string) (st
 	cmd := exec.CommandContext(ctx, goCmd, "mod", "download", "-json", mod)
 	cmd.Env = append(os.Environ(), "GOMODCACHE="+modCache, "GOFLAGS=-modcacherw", "GOTOOLCHAIN=local", "GO111MODULE=on")
 	cmd.Dir = filepath.Dir(modCache)
-	var stderr tailBuffer
-	stderr.max = 2 << 10
-	cmd.Stderr = &stderr
+	stderr := capture.NewTail(2 << 10)
+	cmd.Stderr = stderr
 	out, err := cmd.Output()
 	var res struct{ Zip, Error string }
 	if jerr := json.Unmarshal(out, &res); jerr == nil && res.Error != "" {
 		return "", fmt.Errorf("go mod download %s: %s", mod, res.Error)
 	}
 	if err != nil {
-		return "", fmt.Errorf("go mod download %s: %w: %s", mod, err, bytes.TrimSpace(stderr.buf))
+		return "", fmt.Errorf("go mod download %s: %w: %s", mod, err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	if res.Zip == "" {
 		return "", fmt.Errorf("go mod download %s: no zip in output", mod)

@@ -377,15 +377,6 @@ func TestUnescapeMount(t *testing.T) {
 	}
 }
 
-func TestTailBuffer(t *testing.T) {
-	b := &tailBuffer{max: 4}
-	io.WriteString(b, "ab")
-	io.WriteString(b, "cdef")
-	if got := string(b.buf); got != "cdef" {
-		t.Errorf("tail = %q, want cdef", got)
-	}
-}
-
 func TestCheckReplaces(t *testing.T) {
 	tests := []struct {
 		name, json string

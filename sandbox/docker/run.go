@@ -20,6 +20,7 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/sirupsen/logrus"
 
+	"github.com/cmcgrader/cmcgrader/internal/capture"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/sandbox/internal/protocol"
 )
@@ -117,7 +118,7 @@ func (d *Engine) execute(ctx context.Context, id string, spec sandbox.Spec, nonc
 	}
 	defer att.Close()
 
-	stdout, stderr := protocol.NewCapture(lim.OutputBytes), protocol.NewCapture(lim.OutputBytes)
+	stdout, stderr := capture.New(int(lim.OutputBytes)), capture.New(int(lim.OutputBytes))
 	rec := protocol.NewRecordCutter(stderr, nonce)
 	pre := protocol.NewPreamble(protocol.ReadyMarker, rec, protocol.PreambleMax)
 	outDone := make(chan error, 1)

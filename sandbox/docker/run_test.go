@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
+	"github.com/cmcgrader/cmcgrader/internal/capture"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
@@ -405,20 +407,22 @@ func TestRunOutputFlood(t *testing.T) {
 		t.Errorf("peak heap %d MiB, want bounded (< 64 MiB)", peak.Load()>>20)
 	}
 	for _, s := range []struct {
-		name      string
-		out       []byte
-		trunc     bool
-		first     string
-		last      string
-		truncated int
+		name        string
+		out         []byte
+		trunc       bool
+		first, last string
+		total       int // bytes written to the stream
 	}{
-		{"stdout", res.Stdout, res.StdoutTruncated, "first-line\n", "last-line\n", 11 + 1<<30 + 1 + 10 - limit},
-		{"stderr", res.Stderr, res.StderrTruncated, "err-first\n", "err-last\n", 10 + 8<<20 + 9 - limit},
+		{"stdout", res.Stdout, res.StdoutTruncated, "first-line\n", "last-line\n", 11 + 1<<30 + 1 + 10},
+		{"stderr", res.Stderr, res.StderrTruncated, "err-first\n", "err-last\n", 10 + 8<<20 + 9},
 	} {
-		marker := fmt.Sprintf("\n... [cmcgrader: %d bytes truncated] ...\n", s.truncated)
-		if !s.trunc || len(s.out) != limit+len(marker) || !strings.Contains(string(s.out), marker) ||
-			!strings.HasPrefix(string(s.out), s.first) || !strings.HasSuffix(string(s.out), s.last) {
-			t.Errorf("%s: truncated %v, %d bytes, want head %q, marker %q, tail %q", s.name, s.trunc, len(s.out), s.first, marker, s.last)
+		head, rest, _ := strings.Cut(string(s.out), "\n"+capture.Mark)
+		count, tail, _ := strings.Cut(rest, " bytes cut]\n")
+		cut, err := strconv.Atoi(count)
+		if !s.trunc || err != nil || len(s.out) > limit || cut != s.total-len(head)-len(tail) ||
+			!strings.HasPrefix(head, s.first) || !strings.HasSuffix(tail, s.last) {
+			t.Errorf("%s: truncated %v, %d bytes (cap %d), want head %q, a marker counting what was cut, tail %q; got marker count %q",
+				s.name, s.trunc, len(s.out), limit, s.first, s.last, count)
 		}
 	}
 }

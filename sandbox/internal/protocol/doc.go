@@ -8,12 +8,14 @@
 //     workspace tar;
 //   - on stderr, the ready marker (Preamble) and the run's record behind
 //     its nonce (RecordCutter), both taken out of what the candidate
-//     printed;
-//   - the bounded capture of stdout and stderr (Capture).
+//     printed.
+//
+// What is left of stdout and stderr is kept within Limits.OutputBytes by
+// package internal/capture, whose marker the test output parsers know.
 //
 // Example, reading a run's stderr:
 //
-//	stderr := protocol.NewCapture(lim.OutputBytes)
+//	stderr := capture.New(int(lim.OutputBytes))
 //	rec := protocol.NewRecordCutter(stderr, nonce)
 //	pre := protocol.NewPreamble(protocol.ReadyMarker, rec, protocol.PreambleMax)
 //	// ... copy the container's stderr to pre, then:
