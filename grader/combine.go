@@ -15,7 +15,7 @@ import (
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
-// How a task's result was obtained (TaskResult.Path).
+// How a task's result was obtained (TaskGrade.Path).
 const (
 	// PathAlone: the task's hidden tests ran in a sandbox of their own.
 	PathAlone = "alone"
@@ -103,8 +103,8 @@ func mergeTasks(ts []*tasks.Task) *tasks.Task {
 // task can never cost another its points. A non-nil error stops the
 // grading (see halt); the results of the tasks that finished are
 // returned beside it, the others have no status.
-func (g *Grader) gradeUnit(ctx context.Context, ts []*tasks.Task, cand, base *repo.Snapshot, img sandbox.Image) ([]report.TaskResult, error) {
-	out := make([]report.TaskResult, len(ts))
+func (g *Grader) gradeUnit(ctx context.Context, ts []*tasks.Task, cand, base *repo.Snapshot, img sandbox.Image) ([]report.TaskGrade, error) {
+	out := make([]report.TaskGrade, len(ts))
 	alone := func(i int) error {
 		tr, err := g.gradeTask(ctx, ts[i], cand, base, img)
 		if tr.Status != "" {

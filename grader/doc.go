@@ -14,7 +14,7 @@
 // sandbox backend is wired in by the command and never imported here.
 //
 // A candidate's failure (failing tests, code that does not build, a
-// timeout or an OOM kill) is data in a report.TaskResult. A grader failure
+// timeout or an OOM kill) is data in a report.TaskGrade. A grader failure
 // (a broken image, an unreadable base) is an error: a task's run is
 // retried once and then reported as "not gradable", never scored as a
 // zero. A backend that stopped answering (sandbox.ErrBackendDown) stops

@@ -24,7 +24,7 @@ func TestTextOutputsEscape(t *testing.T) {
 			p := NewTerminalProgress(w, 2)
 			p.Phase(hostile)
 			p.TaskStarted(&tasks.Task{ID: "a\x1b[2K\u202e"})
-			p.TaskDone(report.TaskResult{ID: hostile, Status: report.Failed, Possible: 1})
+			p.TaskDone(report.TaskGrade{ID: hostile, Status: report.Failed, Possible: 1})
 			p.Close()
 			return nil
 		}},

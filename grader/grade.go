@@ -29,7 +29,7 @@ type Progress interface {
 	// the image), which can take a while.
 	Phase(msg string)
 	TaskStarted(t *tasks.Task)
-	TaskDone(r report.TaskResult)
+	TaskDone(r report.TaskGrade)
 }
 
 // JUnitReporter is where the grading image keeps the Node test reporter.
@@ -229,10 +229,10 @@ func (g *Grader) phase(msg string) {
 // once ctx is done or the backend stopped answering; the tasks without a
 // result then are report.NotGraded. The error is the backend's, wrapped:
 // no result counts then.
-func (g *Grader) gradeTasks(ctx context.Context, bank *tasks.Bank, cand, base *repo.Snapshot, img sandbox.Image, stats repo.WorkspaceStats) ([]report.TaskResult, error) {
+func (g *Grader) gradeTasks(ctx context.Context, bank *tasks.Bank, cand, base *repo.Snapshot, img sandbox.Image, stats repo.WorkspaceStats) ([]report.TaskGrade, error) {
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	results := make([]report.TaskResult, len(bank.Tasks))
+	results := make([]report.TaskGrade, len(bank.Tasks))
 	started := make([]bool, len(bank.Tasks))
 	sem := make(chan struct{}, max(g.Jobs, 1))
 	var wg sync.WaitGroup
@@ -318,7 +318,7 @@ func workspaceInfo(s repo.WorkspaceStats) *report.WorkspaceInfo {
 // gradeTask runs one task, retrying once when the grader (not the
 // candidate) failed. A non-nil error stops the grading (see halt); the
 // result is then empty, or the first one when its recheck was stopped.
-func (g *Grader) gradeTask(ctx context.Context, t *tasks.Task, cand, base *repo.Snapshot, img sandbox.Image) (report.TaskResult, error) {
+func (g *Grader) gradeTask(ctx context.Context, t *tasks.Task, cand, base *repo.Snapshot, img sandbox.Image) (report.TaskGrade, error) {
 	ov, err := overlayFor(t, base)
 	if err != nil {
 		return notGradable(t, err, 0), nil
@@ -326,7 +326,7 @@ func (g *Grader) gradeTask(ctx context.Context, t *tasks.Task, cand, base *repo.
 	tr, runs, err := g.scoreOnce(ctx, t, cand, ov, img, 0)
 	if err != nil {
 		if err := halt(ctx, err); err != nil {
-			return report.TaskResult{}, err
+			return report.TaskGrade{}, err
 		}
 		return notGradable(t, err, runs), nil
 	}
@@ -340,7 +340,7 @@ func (g *Grader) gradeTask(ctx context.Context, t *tasks.Task, cand, base *repo.
 // recheck runs failed task t a second time, alone; a different result
 // marks it flaky for the proctor. A non-nil error stops the grading (see
 // halt); the first result is returned beside it.
-func (g *Grader) recheck(ctx context.Context, t *tasks.Task, cand, base *repo.Snapshot, img sandbox.Image, tr report.TaskResult) (report.TaskResult, error) {
+func (g *Grader) recheck(ctx context.Context, t *tasks.Task, cand, base *repo.Snapshot, img sandbox.Image, tr report.TaskGrade) (report.TaskGrade, error) {
 	log := g.Log.WithField("task", t.ID)
 	ov, err := overlayFor(t, base)
 	if err != nil {
@@ -366,12 +366,12 @@ func (g *Grader) recheck(ctx context.Context, t *tasks.Task, cand, base *repo.Sn
 // scoreOnce runs task t and scores it, trying a second time when the
 // grader (not the candidate) failed, unless the grading must stop (see
 // halt). It returns the runs made so far, counting from runs.
-func (g *Grader) scoreOnce(ctx context.Context, t *tasks.Task, cand *repo.Snapshot, ov repo.Overlay, img sandbox.Image, runs int) (report.TaskResult, int, error) {
+func (g *Grader) scoreOnce(ctx context.Context, t *tasks.Task, cand *repo.Snapshot, ov repo.Overlay, img sandbox.Image, runs int) (report.TaskGrade, int, error) {
 	log := g.Log.WithField("task", t.ID)
 	var lastErr error
 	for try := 1; try <= 2; try++ {
 		if err := ctx.Err(); err != nil {
-			return report.TaskResult{}, runs, context.Cause(ctx)
+			return report.TaskGrade{}, runs, context.Cause(ctx)
 		}
 		runs++
 		o, err := g.runTask(ctx, t, cand, ov, img)
@@ -381,17 +381,17 @@ func (g *Grader) scoreOnce(ctx context.Context, t *tasks.Task, cand *repo.Snapsh
 			return tr, runs, nil
 		}
 		if halt(ctx, err) != nil {
-			return report.TaskResult{}, runs, err
+			return report.TaskGrade{}, runs, err
 		}
 		lastErr = err
 		log.WithError(err).WithField("run", runs).Warn("task could not be graded")
 	}
-	return report.TaskResult{}, runs, lastErr
+	return report.TaskGrade{}, runs, lastErr
 }
 
 // sameResult reports whether two runs of a task gave the same grade, test
 // by test.
-func sameResult(a, b report.TaskResult) bool {
+func sameResult(a, b report.TaskGrade) bool {
 	if a.Status != b.Status || a.Points != b.Points || len(a.Tests) != len(b.Tests) {
 		return false
 	}
@@ -405,19 +405,19 @@ func sameResult(a, b report.TaskResult) bool {
 
 // notGraded is the result of a task the grading stopped before it
 // finished: started says whether it had begun.
-func notGraded(t *tasks.Task, started bool) report.TaskResult {
+func notGraded(t *tasks.Task, started bool) report.TaskGrade {
 	reason := "grading was interrupted before the task ran"
 	if started {
 		reason = "grading was interrupted while the task ran"
 	}
-	return report.TaskResult{
+	return report.TaskGrade{
 		ID: t.ID, Exam: t.Exam, Title: t.Title, Possible: t.Points,
 		Status: report.NotGraded, Reason: reason,
 	}
 }
 
-func notGradable(t *tasks.Task, err error, attempts int) report.TaskResult {
-	return report.TaskResult{
+func notGradable(t *tasks.Task, err error, attempts int) report.TaskGrade {
+	return report.TaskGrade{
 		ID: t.ID, Exam: t.Exam, Title: t.Title, Possible: t.Points,
 		Status: report.NotGradable, Reason: "grader error: " + err.Error(), Attempts: attempts,
 	}

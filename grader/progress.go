@@ -80,7 +80,7 @@ func (p *TerminalProgress) Close() {
 }
 
 // TaskDone implements Progress.
-func (p *TerminalProgress) TaskDone(r report.TaskResult) {
+func (p *TerminalProgress) TaskDone(r report.TaskGrade) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.running, r.ID)

@@ -16,8 +16,8 @@ func TestTerminalProgress(t *testing.T) {
 	a, b := &tasks.Task{ID: "server-health"}, &tasks.Task{ID: "ui-format-bytes"}
 	p.TaskStarted(a)
 	p.TaskStarted(b)
-	p.TaskDone(report.TaskResult{ID: "server-health", Status: report.Passed, Points: 2, Possible: 2})
-	p.TaskDone(report.TaskResult{ID: "ui-format-bytes", Status: report.TimedOut, Possible: 3})
+	p.TaskDone(report.TaskGrade{ID: "server-health", Status: report.Passed, Points: 2, Possible: 2})
+	p.TaskDone(report.TaskGrade{ID: "ui-format-bytes", Status: report.TimedOut, Possible: 3})
 	p.Close()
 	out := buf.String()
 	for _, want := range []string{

@@ -144,7 +144,7 @@ func (g *Grader) Verify(ctx context.Context, bank *tasks.Bank, sub Submission, r
 				if len(tv.Problems) > 0 {
 					st = report.Failed
 				}
-				g.Progress.TaskDone(report.TaskResult{ID: t.ID, Status: st, Possible: t.Points, Points: t.Points * float64(btoi(st == report.Passed)), Duration: tv.Duration})
+				g.Progress.TaskDone(report.TaskGrade{ID: t.ID, Status: st, Possible: t.Points, Points: t.Points * float64(btoi(st == report.Passed)), Duration: tv.Duration})
 			}
 		}()
 	}
@@ -158,9 +158,9 @@ func (g *Grader) Verify(ctx context.Context, bank *tasks.Bank, sub Submission, r
 		return nil, err
 	}
 	if len(v.Problems) == 0 {
-		results := make([]report.TaskResult, len(bank.Tasks))
+		results := make([]report.TaskGrade, len(bank.Tasks))
 		for i, t := range bank.Tasks {
-			results[i] = report.TaskResult{ID: t.ID, Exam: t.Exam, Points: v.Combined[i].Points, Possible: t.Points, Status: v.Combined[i].Status}
+			results[i] = report.TaskGrade{ID: t.ID, Exam: t.Exam, Points: v.Combined[i].Points, Possible: t.Points, Status: v.Combined[i].Status}
 			if v.Combined[i].Points != t.Points {
 				v.Problems = append(v.Problems, fmt.Sprintf("with every reference applied, %s scores %g of %g: %s %s", t.ID, v.Combined[i].Points, t.Points, v.Combined[i].Status, v.Combined[i].Reason))
 			}

@@ -92,7 +92,7 @@ func TestReceiptVerifyEscapes(t *testing.T) {
 	}
 	rep := &report.Report{
 		Version: report.ReportVersion, Repository: hostile, Commit: hostile,
-		Tasks: []report.TaskResult{}, Tampering: []report.TamperFlag{}, Receipt: &report.Receipt{Repository: hostile},
+		Tasks: []report.TaskGrade{}, Tampering: []report.TamperFlag{}, Receipt: &report.Receipt{Repository: hostile},
 	}
 	rep.Verdict = hostile
 	rep.Form = &report.FormInfo{Candidate: hostile, Attempt: 1}

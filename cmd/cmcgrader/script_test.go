@@ -113,14 +113,14 @@ func cmdReport(ts *testscript.TestScript, neg bool, args []string) {
 	if rep.Version != report.ReportVersion {
 		ts.Fatalf("report version %d, want %d", rep.Version, report.ReportVersion)
 	}
-	task := func(id string) report.TaskResult {
+	task := func(id string) report.TaskGrade {
 		for _, t := range rep.Tasks {
 			if t.ID == id {
 				return t
 			}
 		}
 		ts.Fatalf("no task %s in report", id)
-		return report.TaskResult{}
+		return report.TaskGrade{}
 	}
 	num := func(s string) float64 {
 		f, err := strconv.ParseFloat(s, 64)

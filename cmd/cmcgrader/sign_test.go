@@ -37,8 +37,8 @@ func keyFiles(t *testing.T, dir, name string) (string, ed25519.PrivateKey) {
 func heldReport(repository string) *report.Report {
 	return &report.Report{
 		Version: report.ReportVersion, Repository: repository, Commit: strings.Repeat("c", 40),
-		Summary: report.Summary{Exams: []report.ExamResult{{Name: "server", Threshold: 70}}},
-		Tasks: []report.TaskResult{{
+		Summary: report.Summary{Exams: []report.ExamScore{{Name: "server", Threshold: 70}}},
+		Tasks: []report.TaskGrade{{
 			ID: "server-health", Exam: "server", Status: report.Passed, Points: 2, Possible: 2,
 			Hold: &report.Hold{Flags: []string{"server/x.go:3 stdio: writes os.Stdout itself"}},
 		}},

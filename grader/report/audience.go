@@ -113,7 +113,7 @@ func (r *Report) ForCandidate() *CandidateReport {
 	return c
 }
 
-func candidateResult(t TaskResult) CandidateResult {
+func candidateResult(t TaskGrade) CandidateResult {
 	switch {
 	case t.Status == NotGradable || t.Status == NotGraded || t.Flaky || t.Hold.pending():
 		return ResultPending

@@ -50,7 +50,7 @@ func (h *Hold) pending() bool { return h != nil && h.Review == nil }
 // ApplyHolds holds each task that earned points and whose tests reach a
 // flagged capability. A task that earned nothing is not held: no flagged
 // code gave it anything to review.
-func ApplyHolds(results []TaskResult, flags []TamperFlag) {
+func ApplyHolds(results []TaskGrade, flags []TamperFlag) {
 	for i := range results {
 		r := &results[i]
 		if r.Points <= 0 {

@@ -11,8 +11,8 @@ import (
 
 func TestHoldAndReview(t *testing.T) {
 	bank := testGradeBank()
-	results := func() []TaskResult {
-		return []TaskResult{{ID: "server-h", Exam: "server", Status: Passed, Points: 2, Possible: 2}}
+	results := func() []TaskGrade {
+		return []TaskGrade{{ID: "server-h", Exam: "server", Status: Passed, Points: 2, Possible: 2}}
 	}
 	flags := []TamperFlag{
 		{Kind: CapStdio, Path: "server/x.go", Line: 7, Detail: "writes os.Stdout itself", Reached: []string{"server-h"}},

@@ -85,10 +85,10 @@ func sampleReport() *Report {
 		Image:     sandbox.Image{Ref: "cmcgrader-sandbox:go1.26.8", ID: "sha256:" + strings.Repeat("e", 64)},
 		StartedAt: start, FinishedAt: start.Add(3 * time.Minute),
 		Summary: Summary{
-			Exams:   []ExamResult{{Name: "server", Points: 1.5, Possible: 2, Percent: 75, Threshold: 70, Verdict: Pass, Tasks: 1}},
+			Exams:   []ExamScore{{Name: "server", Points: 1.5, Possible: 2, Percent: 75, Threshold: 70, Verdict: Pass, Tasks: 1}},
 			Overall: 15, Verdict: Fail,
 		},
-		Tasks: []TaskResult{{
+		Tasks: []TaskGrade{{
 			ID: "server-health", Exam: "server", Title: "Health <endpoint> & more", Status: Failed, Points: 1.5, Possible: 2,
 			Reason: "1 of 2 tests failed", Attempts: 1, Duration: 4 * time.Second, ExitCode: 1,
 			Tests: []TestOutcome{{Name: "TestA", Status: testout.Pass}, {Name: "TestB", Status: testout.Fail, Output: "want \"ok\"\n\tgot <nil>\n"}},

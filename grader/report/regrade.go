@@ -9,8 +9,9 @@ import (
 	"github.com/cmcgrader/cmcgrader/internal/escape"
 )
 
-// TaskGrade is a task's status and points in one report.
-type TaskGrade struct {
+// TaskMark is a task's status and points in one report, as a
+// comparison shows them.
+type TaskMark struct {
 	Status Status  `json:"status"`
 	Points float64 `json:"points"`
 }
@@ -19,8 +20,8 @@ type TaskGrade struct {
 type TaskChange struct {
 	ID string `json:"id"`
 	// Old and New are nil when the task is not in that report.
-	Old *TaskGrade `json:"old"`
-	New *TaskGrade `json:"new"`
+	Old *TaskMark `json:"old"`
+	New *TaskMark `json:"new"`
 	// Same says both reports hold the task with the same status and
 	// points.
 	Same bool `json:"same"`
@@ -41,14 +42,14 @@ type Comparison struct {
 // by task, and their receipts' inputs.
 func Compare(before, after *Report) *Comparison {
 	c := &Comparison{}
-	newByID := map[string]*TaskGrade{}
+	newByID := map[string]*TaskMark{}
 	for _, t := range after.Tasks {
-		newByID[t.ID] = &TaskGrade{Status: t.Status, Points: t.Points}
+		newByID[t.ID] = &TaskMark{Status: t.Status, Points: t.Points}
 	}
 	seen := map[string]bool{}
 	for _, t := range before.Tasks {
 		seen[t.ID] = true
-		o := &TaskGrade{Status: t.Status, Points: t.Points}
+		o := &TaskMark{Status: t.Status, Points: t.Points}
 		n := newByID[t.ID]
 		c.Tasks = append(c.Tasks, TaskChange{ID: t.ID, Old: o, New: n, Same: n != nil && *n == *o})
 	}
@@ -132,7 +133,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 	return ew.Flush()
 }
 
-func gradeText(g *TaskGrade) string {
+func gradeText(g *TaskMark) string {
 	if g == nil {
 		return "(not graded)"
 	}

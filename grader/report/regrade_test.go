@@ -7,8 +7,8 @@ import (
 )
 
 func TestCompare(t *testing.T) {
-	task := func(id string, s Status, p float64) TaskResult { return TaskResult{ID: id, Status: s, Points: p} }
-	report := func(rc *Receipt, ts ...TaskResult) *Report { return &Report{Tasks: ts, Receipt: rc} }
+	task := func(id string, s Status, p float64) TaskGrade { return TaskGrade{ID: id, Status: s, Points: p} }
+	report := func(rc *Receipt, ts ...TaskGrade) *Report { return &Report{Tasks: ts, Receipt: rc} }
 	rc := sampleReport().Receipt
 	otherNode := *rc
 	otherNode.Image.Node = "v22.1.0"

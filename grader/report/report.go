@@ -41,7 +41,7 @@ type Report struct {
 	// bank, or tasks chosen by id, were graded.
 	Form *FormInfo `json:"form,omitempty"`
 	Summary
-	Tasks []TaskResult `json:"tasks"`
+	Tasks []TaskGrade `json:"tasks"`
 	// Tampering lists what the proctor should look at: changes to tests,
 	// build files and CI in the candidate's tree, and forged test results.
 	// Only forged results (Kind ForgedResults) ever cost points, and only
@@ -195,7 +195,7 @@ func (r *Report) WriteText(w io.Writer) error {
 
 // writeHolds lists the tasks held for review and what holds them.
 func (r *Report) writeHolds(w io.Writer) {
-	var held []TaskResult
+	var held []TaskGrade
 	for _, t := range r.Tasks {
 		if t.Hold.pending() {
 			held = append(held, t)

@@ -47,7 +47,7 @@ func TestWriteTextTampering(t *testing.T) {
 }
 
 func TestWriteTextInterrupted(t *testing.T) {
-	rep := &Report{Tasks: []TaskResult{
+	rep := &Report{Tasks: []TaskGrade{
 		{ID: "a", Exam: "server", Status: Passed, Points: 2, Possible: 2},
 		{ID: "b", Exam: "server", Status: NotGraded, Possible: 2, Reason: "grading was interrupted while the task ran"},
 	}}

@@ -38,8 +38,8 @@ type TestOutcome struct {
 	Output  string `json:"output,omitempty"`
 }
 
-// TaskResult is one task's grade.
-type TaskResult struct {
+// TaskGrade is one task's grade.
+type TaskGrade struct {
 	ID       string        `json:"id"`
 	Exam     string        `json:"exam"`
 	Title    string        `json:"title"`
@@ -84,8 +84,8 @@ type WorkspaceInfo struct {
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
-// ExamResult is one exam's score.
-type ExamResult struct {
+// ExamScore is one exam's score.
+type ExamScore struct {
 	Name      string  `json:"name"`
 	Points    float64 `json:"points"`
 	Possible  float64 `json:"possible"`
@@ -110,7 +110,7 @@ const (
 
 // Summary is the exam scores and the certification verdict.
 type Summary struct {
-	Exams []ExamResult `json:"exams"`
+	Exams []ExamScore `json:"exams"`
 	// Overall is the mean of the five exam percentages (each weighs 20%).
 	Overall float64 `json:"overall_percent"`
 	// Verdict is PASS only when every exam passed; INCOMPLETE when any
@@ -121,11 +121,11 @@ type Summary struct {
 }
 
 // Summarize computes exam scores and the composite verdict.
-func Summarize(b *tasks.Bank, results []TaskResult) Summary {
+func Summarize(b *tasks.Bank, results []TaskGrade) Summary {
 	var s Summary
 	allPass, incomplete, partial := true, false, false
 	for _, ex := range b.Exams {
-		er := ExamResult{Name: ex.Name, Threshold: ex.Threshold}
+		er := ExamScore{Name: ex.Name, Threshold: ex.Threshold}
 		gradable := true
 		for _, r := range results {
 			if r.Exam != ex.Name {
@@ -193,8 +193,8 @@ type Outcome struct {
 
 // Score turns one task's outcome into its grade. It is a pure function
 // of the task spec and the outcome.
-func Score(t *tasks.Task, o Outcome) TaskResult {
-	tr := TaskResult{
+func Score(t *tasks.Task, o Outcome) TaskGrade {
+	tr := TaskGrade{
 		ID:        t.ID,
 		Exam:      t.Exam,
 		Title:     t.Title,

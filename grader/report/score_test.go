@@ -135,12 +135,12 @@ func testBank(thresholds map[string]float64) *tasks.Bank {
 	return b
 }
 
-func res(exam string, status Status, points, possible float64) TaskResult {
-	return TaskResult{Exam: exam, Status: status, Points: points, Possible: possible}
+func res(exam string, status Status, points, possible float64) TaskGrade {
+	return TaskGrade{Exam: exam, Status: status, Points: points, Possible: possible}
 }
 
-func full() []TaskResult {
-	var rs []TaskResult
+func full() []TaskGrade {
+	var rs []TaskGrade
 	for _, e := range tasks.Exams {
 		rs = append(rs, res(e, Passed, 2, 2), res(e, Passed, 3, 3))
 	}
@@ -148,42 +148,42 @@ func full() []TaskResult {
 }
 
 func TestSummarize(t *testing.T) {
-	with := func(rs []TaskResult, i int, r TaskResult) []TaskResult {
+	with := func(rs []TaskGrade, i int, r TaskGrade) []TaskGrade {
 		rs[i] = r
 		return rs
 	}
 	for _, tc := range []struct {
 		name        string
 		thresholds  map[string]float64
-		results     []TaskResult
+		results     []TaskGrade
 		wantVerdict Verdict
 		wantOverall float64
-		wantExam    ExamResult // checked when Name is set
+		wantExam    ExamScore // checked when Name is set
 	}{
 		{name: "everything passes", results: full(), wantVerdict: Pass, wantOverall: 100},
 		{
 			name: "exactly at the threshold passes", thresholds: map[string]float64{"server": 60},
 			results:     with(full(), 0, res("server", Failed, 0, 2)),
 			wantVerdict: Pass, wantOverall: 92,
-			wantExam: ExamResult{Name: "server", Points: 3, Possible: 5, Percent: 60, Threshold: 60, Verdict: Pass, Tasks: 2},
+			wantExam: ExamScore{Name: "server", Points: 3, Possible: 5, Percent: 60, Threshold: 60, Verdict: Pass, Tasks: 2},
 		},
 		{
 			name:        "one exam under 70% fails the certification",
 			results:     with(full(), 0, res("server", Failed, 0, 2)),
 			wantVerdict: Fail, wantOverall: 92,
-			wantExam: ExamResult{Name: "server", Points: 3, Possible: 5, Percent: 60, Threshold: 70, Verdict: Fail, Tasks: 2},
+			wantExam: ExamScore{Name: "server", Points: 3, Possible: 5, Percent: 60, Threshold: 70, Verdict: Fail, Tasks: 2},
 		},
 		{
 			name: "a bank threshold above 70", thresholds: map[string]float64{"ui": 90},
 			results:     with(full(), 5, res("ui", Failed, 2.5, 3)),
 			wantVerdict: Pass, wantOverall: 98,
-			wantExam: ExamResult{Name: "ui", Points: 4.5, Possible: 5, Percent: 90, Threshold: 90, Verdict: Pass, Tasks: 2},
+			wantExam: ExamScore{Name: "ui", Points: 4.5, Possible: 5, Percent: 90, Threshold: 90, Verdict: Pass, Tasks: 2},
 		},
 		{
 			name:        "not gradable makes the exam incomplete, never a zero",
 			results:     with(full(), 2, res("cli", NotGradable, 0, 2)),
 			wantVerdict: Incomplete, wantOverall: 92,
-			wantExam: ExamResult{Name: "cli", Points: 3, Possible: 5, Percent: 60, Threshold: 70, Verdict: Incomplete, Tasks: 2},
+			wantExam: ExamScore{Name: "cli", Points: 3, Possible: 5, Percent: 60, Threshold: 70, Verdict: Incomplete, Tasks: 2},
 		},
 		{
 			name:        "a failed exam decides even when another is incomplete",
@@ -199,7 +199,7 @@ func TestSummarize(t *testing.T) {
 			name:        "an exam with no graded task is incomplete",
 			results:     full()[2:],
 			wantVerdict: Incomplete, wantOverall: 80,
-			wantExam: ExamResult{Name: "server", Threshold: 70, Verdict: Incomplete},
+			wantExam: ExamScore{Name: "server", Threshold: 70, Verdict: Incomplete},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
