@@ -32,8 +32,6 @@ type Progress interface {
 	TaskDone(r report.TaskGrade)
 }
 
-// JUnitReporter is where the grading image keeps the Node test reporter.
-const JUnitReporter = "/opt/cmcgrader/junit-reporter.mjs"
 
 // Grader grades submissions against a bank.
 type Grader struct {
@@ -571,7 +569,7 @@ func runEnv(lim sandbox.Limits) []string {
 // and runs each test binary as the sandbox user through sandbox.ExecHelper.
 func Command(t *tasks.Task, c *canary) []string {
 	if t.Runner == tasks.RunnerJS {
-		return []string{"node", "--test-reporter=" + JUnitReporter, "--test-reporter-destination=stdout", "--input-type=module"}
+		return []string{"node", "--test-reporter=" + sandbox.ReporterPath, "--test-reporter-destination=stdout", "--input-type=module"}
 	}
 	names := append(append([]string{}, t.Tests...), c.Names...)
 	return append([]string{"go", "test", "-json", "-count=1", "-shuffle=off", "-vet=off",

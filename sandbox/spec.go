@@ -54,6 +54,10 @@ type Spec struct {
 const (
 	// SupervisorPath is where images keep the supervisor.
 	SupervisorPath = "/opt/cmcgrader/supervise"
+	// ReporterPath is where images keep the JUnit reporter for
+	// `node --test`. Where it cuts a test's output, it writes a line that
+	// starts with the grader's one cut marker (internal/capture.Mark).
+	ReporterPath = "/opt/cmcgrader/junit-reporter.mjs"
 	// ExecHelper is the program a driver command starts candidate code
 	// through: "go test -exec ExecHelper".
 	ExecHelper = SupervisorPath + " exec"

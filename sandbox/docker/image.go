@@ -41,13 +41,11 @@ const (
 	// ImageGoLabel holds the Go version an image carries (e.g. "1.26.8").
 	ImageGoLabel = "dev.cmcgrader.go"
 	// ImageFilesLabel holds the hex SHA-256 of the grader's own files an
-	// image carries: the JUnit reporter (ReporterPath) and the source of
+	// image carries: the JUnit reporter (sandbox.ReporterPath) and the source of
 	// the supervisor (sandbox.SupervisorPath).
 	ImageFilesLabel = "dev.cmcgrader.files"
 	// ImageBaseLabel holds, on a modules image, the ID of its base image.
 	ImageBaseLabel = "dev.cmcgrader.base"
-	// ReporterPath is the JUnit reporter for `node --test` in the image.
-	ReporterPath = "/opt/cmcgrader/junit-reporter.mjs"
 	// ModCacheDir is the image's GOMODCACHE, filled by BuildModules.
 	ModCacheDir = "/opt/cmcgrader/gomodcache"
 	// DefaultMirror is the Debian mirror debootstrap installs from.
@@ -358,7 +356,7 @@ RUN cp %s/junit-reporter.mjs %s \
  && chmod 0755 %s && chmod 0644 %s \
  && { [ -f %s ] || [ ! -d %s ] || { %s; }; }
 USER 1000:1000
-`, id, src, src, ReporterPath, src, sandbox.SupervisorPath, src, sandbox.SupervisorPath, ReporterPath, sandbox.WarmCacheView, sandbox.WarmCacheDir, warmViewScript) + labelInstruction(baseLabels(opts))
+`, id, src, src, sandbox.ReporterPath, src, sandbox.SupervisorPath, src, sandbox.SupervisorPath, sandbox.ReporterPath, sandbox.WarmCacheView, sandbox.WarmCacheDir, warmViewScript) + labelInstruction(baseLabels(opts))
 	files := []contextFile{
 		{"Dockerfile", dockerfile},
 		{"files/junit-reporter.mjs", string(junitReporter)},

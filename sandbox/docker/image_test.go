@@ -140,8 +140,8 @@ func TestBuildBase(t *testing.T) {
 	}
 
 	code, out := runImageContainer(t, d, BaseTag(testGoVersion), nil, "sh", "-c",
-		`go version && node --version && id -u && id -g && test -r `+ReporterPath+
-			` && test -x `+sandbox.SupervisorPath+` && test -d `+sandbox.WarmCacheDir+` && test -f `+sandbox.WarmCacheView+` && stat -c %u:%g /work && echo ok && sha256sum `+ReporterPath)
+		`go version && node --version && id -u && id -g && test -r `+sandbox.ReporterPath+
+			` && test -x `+sandbox.SupervisorPath+` && test -d `+sandbox.WarmCacheDir+` && test -f `+sandbox.WarmCacheView+` && stat -c %u:%g /work && echo ok && sha256sum `+sandbox.ReporterPath)
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
@@ -191,7 +191,7 @@ func TestBuildBaseUpdatesFiles(t *testing.T) {
 	if img.ID != id || labelOf(&img, ImageFilesLabel) != filesDigest() {
 		t.Errorf("%s: id %s, files label %q; want %s, %s", tag, img.ID, labelOf(&img, ImageFilesLabel), id, filesDigest())
 	}
-	code, out := runImageContainer(t, d, tag, nil, "sh", "-c", "sha256sum "+ReporterPath+" && test -x "+sandbox.SupervisorPath)
+	code, out := runImageContainer(t, d, tag, nil, "sh", "-c", "sha256sum "+sandbox.ReporterPath+" && test -x "+sandbox.SupervisorPath)
 	if code != 0 || !strings.HasPrefix(out, reporterSum()) {
 		t.Errorf("sha256sum: exit %d: %s; want %s", code, out, reporterSum())
 	}

@@ -218,11 +218,11 @@ function capture(files, stream, data) {
 }
 
 function tail(s, max) {
-  return s.length > max ? `[${s.length - max} characters cut]\n${s.slice(s.length - max)}` : s;
+  return s.length > max ? `[cmcgrader: ${s.length - max} characters cut]\n${s.slice(s.length - max)}` : s;
 }
 
 function head(s, max) {
-  return s.length > max ? `${s.slice(0, max)}\n[${s.length - max} characters cut]` : s;
+  return s.length > max ? `${s.slice(0, max)}\n[cmcgrader: ${s.length - max} characters cut]` : s;
 }
 
 // clean makes candidate text shorter and machine-independent: colours are
