@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,16 +21,17 @@ type ExportOptions struct {
 	// IncludePersonal adds each candidate's name and email; they are left
 	// out unless asked for.
 	IncludePersonal bool
-	// Bank, when set, fixes the exams (the CSV's columns) and the tasks
-	// of the item analysis; nil means tasks.Exams and the tasks the
-	// reports name (see Analyse).
+	// Bank, when set, fixes the exams (the columns of the CSV and of the
+	// HTML table) and the tasks of the item analysis; nil means
+	// tasks.Exams and the tasks the reports name (see Analyse). The JUnit
+	// XML follows each report's own exams.
 	Bank *tasks.Bank
 }
 
 // exams returns the names of the exams an export has columns for.
 func (o ExportOptions) exams() []string {
 	if o.Bank == nil {
-		return tasks.Exams
+		return slices.Clone(tasks.Exams)
 	}
 	names := make([]string, len(o.Bank.Exams))
 	for i, e := range o.Bank.Exams {
@@ -77,6 +79,9 @@ func examScore(r *report.Report, name string) (report.ExamScore, bool) {
 
 // number writes a score as the shortest decimal that reads back the same.
 func number(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// rate writes a rate of 0 to 1 as a whole percent.
+func rate(f float64) string { return strconv.FormatFloat(100*f, 'f', 0, 64) + "%" }
 
 // timestamp writes a time in RFC 3339, UTC; the zero time is empty.
 func timestamp(t time.Time) string {

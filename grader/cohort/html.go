@@ -144,9 +144,6 @@ func verdictClass(v report.Verdict) string {
 	return ""
 }
 
-// rate writes a rate of 0 to 1 as a percent.
-func rate(f float64) string { return strconv.FormatFloat(100*f, 'f', 0, 64) + "%" }
-
 // WriteHTML writes the cohort as one self-contained HTML page: no script,
 // no external resource (a Content-Security-Policy says so to the
 // browser). It shows the cohort table (per candidate the exams' percent
