@@ -32,7 +32,6 @@ type Progress interface {
 	TaskDone(r report.TaskGrade)
 }
 
-
 // Grader grades submissions against a bank.
 type Grader struct {
 	// Runner runs the sandboxes. Required.
