@@ -240,3 +240,12 @@ func (f *Form) Check(b *Bank) error {
 	}
 	return nil
 }
+
+// Tasks checks that the form was drawn from bank and returns the part of
+// bank it grades: its tasks, in bank order.
+func (f *Form) Tasks(bank *Bank) (*Bank, error) {
+	if err := f.Check(bank); err != nil {
+		return nil, err
+	}
+	return bank.Subset(f.TaskIDs())
+}

@@ -133,10 +133,7 @@ func formBank(name string, bank *tasks.Bank) (*tasks.Form, *tasks.Bank, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("--form: %w", err)
 	}
-	if err := form.Check(bank); err != nil {
-		return nil, nil, fmt.Errorf("--form %s: %w", name, err)
-	}
-	sub, err := bank.Subset(form.TaskIDs())
+	sub, err := form.Tasks(bank)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--form %s: %w", name, err)
 	}
