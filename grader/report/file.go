@@ -11,19 +11,36 @@ import (
 	"github.com/cmcgrader/cmcgrader/internal/atomicfile"
 )
 
+// Encode returns rep's JSON bytes, as WriteFile writes them, and, when key
+// is given, the bytes of their signature file; sig is nil without a key.
+func Encode(rep *Report, key ed25519.PrivateKey) (data, sig []byte, err error) {
+	var buf bytes.Buffer
+	if err := rep.WriteJSON(&buf); err != nil {
+		return nil, nil, fmt.Errorf("write report: %w", err)
+	}
+	if key == nil {
+		return buf.Bytes(), nil, nil
+	}
+	sig, err = SignReport(buf.Bytes(), key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return buf.Bytes(), sig, nil
+}
+
 // WriteFile writes rep as JSON to the file name and, when key is given,
 // its signature file (SignaturePath) over the exact bytes written. The
 // two are replaced together (see atomicfile.WritePair). An unsigned
 // report removes a signature file left there by an earlier report, which
 // would only say that this one was edited.
 func WriteFile(name string, rep *Report, key ed25519.PrivateKey) error {
-	var buf bytes.Buffer
-	if err := rep.WriteJSON(&buf); err != nil {
-		return fmt.Errorf("write report: %w", err)
+	data, sig, err := Encode(rep, key)
+	if err != nil {
+		return err
 	}
 	sigName := SignaturePath(name)
 	if key == nil {
-		if err := atomicfile.WriteBytes(name, buf.Bytes()); err != nil {
+		if err := atomicfile.WriteBytes(name, data); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
 		if err := os.Remove(sigName); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -31,11 +48,7 @@ func WriteFile(name string, rep *Report, key ed25519.PrivateKey) error {
 		}
 		return nil
 	}
-	sig, err := SignReport(buf.Bytes(), key)
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WritePair(name, buf.Bytes(), sigName, sig, MaxSignatureSize); err != nil {
+	if err := atomicfile.WritePair(name, data, sigName, sig, MaxSignatureSize); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
