@@ -53,6 +53,13 @@ type Freeze struct {
 	// unreachable repository, a missing branch. They are not graded from
 	// this freeze.
 	Problems []FreezeProblem `json:"problems"`
+
+	// SignedBy is the fingerprint of the key that signed the file
+	// LoadFreeze read (report.KeyFingerprint); empty when unsigned. It is
+	// not part of the file.
+	SignedBy string `json:"-"`
+
+	index map[string]int // Commits by candidate, see Commit
 }
 
 // FrozenCommit is one candidate's commit at the deadline.

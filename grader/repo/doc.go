@@ -1,7 +1,9 @@
 // Package repo is the repository side of grading, and the only package
 // that imports go-git. It fetches one commit of a fork over smart HTTP (or
 // file://) into a Snapshot, whose objects are read from the received pack,
-// kept in a private temporary file and never checked out; keeps mirrors of
+// kept in a private temporary file and never checked out; reads which
+// commit a branch points to without fetching it (ResolveBranch, as git
+// ls-remote does, for a cohort's deadline freeze); keeps mirrors of
 // upstream repositories (FetchCache) so a fork's fetch carries only what it
 // added; builds a task's workspace as a tar stream straight from git
 // objects (Snapshot.WriteTar, with an Overlay of hidden and protected

@@ -148,7 +148,7 @@ func checkFetch(log *logrus.Entry, opts FetchOptions) (*logrus.Entry, error) {
 		l.SetOutput(io.Discard)
 		log = logrus.NewEntry(l)
 	}
-	if err := checkURL(opts.URL); err != nil {
+	if err := CheckURL(opts.URL); err != nil {
 		return nil, err
 	}
 	if opts.Credentials != nil && !credentialsSafe(opts.URL) {
@@ -326,9 +326,11 @@ func closedEarly(err error) bool {
 		strings.Contains(err.Error(), "broken pipe")
 }
 
-// checkURL accepts http, https and file URLs and local paths, nothing
-// else: no ssh (or scp-like user@host:path), git://, ftp or ext::.
-func checkURL(raw string) error {
+// CheckURL reports whether Fetch accepts raw as a repository: http,
+// https and file URLs and local paths, nothing else (no ssh or scp-like
+// user@host:path, git://, ftp or ext::), without spaces, control
+// characters or credentials. The error wraps ErrBadURL.
+func CheckURL(raw string) error {
 	if strings.TrimSpace(raw) == "" {
 		return fmt.Errorf("%w: empty; give an https:// URL, a file:// URL or a local path", ErrBadURL)
 	}

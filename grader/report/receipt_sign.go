@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // A signed report is two files: the report as the grader wrote it, and
@@ -34,7 +35,10 @@ import (
 //     use and its version, so that a signature made with the same key
 //     for anything else (another file, a report signature of the earlier
 //     embedded form, which began "cmcgrader report signature v1") is
-//     never a valid report signature, and the reverse.
+//     never a valid report signature, and the reverse. Other kinds of
+//     file (a cohort's freeze) are signed the same way with a domain line
+//     of their own (SignFile, VerifyFile), so that neither kind of
+//     signature ever vouches for the other.
 //   - Exact bytes, whole file: the signed message ends with the file, so
 //     a report edited, re-indented, cut short or extended after signing
 //     fails, and a signature file moved next to another report (another
@@ -120,30 +124,79 @@ var (
 // encoding of what it decodes to.
 var b64 = base64.StdEncoding.Strict()
 
-// signedMessage returns the message a report file's signature signs.
-func signedMessage(data []byte) []byte {
-	msg := make([]byte, 0, len(signatureDomain)+len(data))
-	return append(append(msg, signatureDomain...), data...)
+// signer is one use of signature files: the domain line its messages
+// open with, and what its files are called in errors.
+type signer struct{ domain, noun string }
+
+// reportSigner signs and checks report files.
+var reportSigner = signer{domain: signatureDomain, noun: "report"}
+
+// message returns the message a signature of data signs.
+func (s signer) message(data []byte) []byte {
+	msg := make([]byte, 0, len(s.domain)+len(data))
+	return append(append(msg, s.domain...), data...)
 }
 
-// SignReport signs the exact bytes of a report file (as WriteJSON wrote
-// them) and returns the bytes of its signature file. Write both, and
-// change neither after signing: the signature fails for any other bytes.
-func SignReport(data []byte, key ed25519.PrivateKey) ([]byte, error) {
+// sign returns the bytes of the signature file of data.
+func (s signer) sign(data []byte, key ed25519.PrivateKey) ([]byte, error) {
 	if len(key) != ed25519.PrivateKeySize {
-		return nil, fmt.Errorf("sign report: the key has %d bytes, an ed25519 private key has %d", len(key), ed25519.PrivateKeySize)
+		return nil, fmt.Errorf("sign %s: the key has %d bytes, an ed25519 private key has %d", s.noun, len(key), ed25519.PrivateKeySize)
 	}
 	pub := key.Public().(ed25519.PublicKey)
 	sig := Signature{
 		Algorithm:      SignatureAlgorithm,
 		KeyFingerprint: KeyFingerprint(pub),
 		PublicKey:      b64.EncodeToString(pub),
-		Value:          b64.EncodeToString(ed25519.Sign(key, signedMessage(data))),
+		Value:          b64.EncodeToString(ed25519.Sign(key, s.message(data))),
 	}
-	out := sig.encode()
+	return sig.encode(), nil
+}
+
+// verify checks that sig signs data (see VerifyReport) and returns the
+// fingerprint of the key that signed it.
+func (s signer) verify(data, sig []byte, trusted ed25519.PublicKey) (string, error) {
+	if sig == nil {
+		return "", unsignedError{s.noun}
+	}
+	parsed, err := parseSignature(sig)
+	if err != nil {
+		return "", err
+	}
+	pub, _ := decodeExact(parsed.PublicKey, ed25519.PublicKeySize) // parseSignature checked it
+	value, _ := decodeExact(parsed.Value, ed25519.SignatureSize)
+	if trusted != nil && !bytes.Equal(pub, trusted) {
+		return "", fmt.Errorf("%w: the %s was signed by %s, not by the trusted key %s", ErrWrongKey, s.noun, parsed.KeyFingerprint, KeyFingerprint(trusted))
+	}
+	if !ed25519.Verify(pub, s.message(data), value) {
+		return "", fmt.Errorf("%w: the %s's bytes are not the ones %s signed: the %s was changed after signing, or the signature file is another %s's",
+			ErrBadSignature, s.noun, parsed.KeyFingerprint, s.noun, s.noun)
+	}
+	return parsed.KeyFingerprint, nil
+}
+
+// unsignedError is ErrUnsigned for a file of another kind than a report.
+type unsignedError struct{ noun string }
+
+func (e unsignedError) Error() string {
+	if e.noun == reportSigner.noun {
+		return ErrUnsigned.Error() + ": it has no signature file; grade with --sign-key to sign"
+	}
+	return e.noun + " is not signed: it has no signature file; sign it with --sign-key"
+}
+
+func (e unsignedError) Is(target error) bool { return target == ErrUnsigned }
+
+// SignReport signs the exact bytes of a report file (as WriteJSON wrote
+// them) and returns the bytes of its signature file. Write both, and
+// change neither after signing: the signature fails for any other bytes.
+func SignReport(data []byte, key ed25519.PrivateKey) ([]byte, error) {
+	out, err := reportSigner.sign(data, key)
+	if err != nil {
+		return nil, err
+	}
 	// Check what will be written, so that a signature that could not be
 	// verified (of bytes that are not a report) is never handed out.
-	if _, err := VerifyReport(data, out, pub); err != nil {
+	if _, err := VerifyReport(data, out, key.Public().(ed25519.PublicKey)); err != nil {
 		return nil, fmt.Errorf("sign report: the signature does not verify: %w", err)
 	}
 	return out, nil
@@ -166,26 +219,82 @@ type Verified struct {
 // error wraps ErrMalformed, ErrUnsigned, ErrWrongKey or ErrBadSignature
 // and says what failed.
 func VerifyReport(data, sig []byte, trusted ed25519.PublicKey) (*Verified, error) {
-	if sig == nil {
-		return nil, fmt.Errorf("%w: it has no signature file; grade with --sign-key to sign", ErrUnsigned)
-	}
-	s, err := parseSignature(sig)
+	fp, err := reportSigner.verify(data, sig, trusted)
 	if err != nil {
 		return nil, err
-	}
-	pub, _ := decodeExact(s.PublicKey, ed25519.PublicKeySize) // parseSignature checked it
-	value, _ := decodeExact(s.Value, ed25519.SignatureSize)
-	if trusted != nil && !bytes.Equal(pub, trusted) {
-		return nil, fmt.Errorf("%w: the report was signed by %s, not by the trusted key %s", ErrWrongKey, s.KeyFingerprint, KeyFingerprint(trusted))
-	}
-	if !ed25519.Verify(pub, signedMessage(data), value) {
-		return nil, fmt.Errorf("%w: the report's bytes are not the ones %s signed: the report was changed after signing, or the signature file is another report's", ErrBadSignature, s.KeyFingerprint)
 	}
 	var rep Report
 	if err := json.Unmarshal(data, &rep); err != nil {
 		return nil, fmt.Errorf("%w: the signed file is not a JSON report: %v", ErrMalformed, err)
 	}
-	return &Verified{Report: &rep, KeyFingerprint: s.KeyFingerprint}, nil
+	return &Verified{Report: &rep, KeyFingerprint: fp}, nil
+}
+
+// SignFile signs the exact bytes of a file of another kind than a report,
+// with a domain line of its own (see above), and returns the bytes of its
+// signature file, in the report's layout. domain names the kind of file
+// and the version of its signatures, as one line:
+// "cmcgrader KIND signature vN\n" (for instance "cmcgrader freeze
+// signature v1\n"); a report's is refused: reports are signed with
+// SignReport. A signature made for one domain never verifies for another.
+func SignFile(domain string, data []byte, key ed25519.PrivateKey) ([]byte, error) {
+	s, err := fileSigner(domain)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.sign(data, key)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.verify(data, out, key.Public().(ed25519.PublicKey)); err != nil {
+		return nil, fmt.Errorf("sign %s: the signature does not verify: %w", s.noun, err)
+	}
+	return out, nil
+}
+
+// VerifyFile checks that sig, the bytes of a signature file, signs data
+// for domain (see SignFile), as VerifyReport checks a report's, and
+// returns the fingerprint of the key that signed it. The error wraps
+// ErrMalformed, ErrUnsigned, ErrWrongKey or ErrBadSignature.
+func VerifyFile(domain string, data, sig []byte, trusted ed25519.PublicKey) (string, error) {
+	s, err := fileSigner(domain)
+	if err != nil {
+		return "", err
+	}
+	return s.verify(data, sig, trusted)
+}
+
+// fileSigner returns the signer of domain, which must be a line
+// "cmcgrader KIND signature vN\n" whose KIND is a lower-case word other
+// than report.
+func fileSigner(domain string) (signer, error) {
+	line, ok := strings.CutSuffix(domain, "\n")
+	kind, version, ok2 := strings.Cut(strings.TrimPrefix(line, "cmcgrader "), " signature v")
+	switch {
+	case !ok || !ok2 || !strings.HasPrefix(line, "cmcgrader ") || !isWord(kind) || !isDigits(version):
+		return signer{}, fmt.Errorf("signature domain %q: want one line \"cmcgrader KIND signature vN\"", domain)
+	case kind == reportSigner.noun:
+		return signer{}, fmt.Errorf("signature domain %q: reports are signed with SignReport", domain)
+	}
+	return signer{domain: domain, noun: kind}, nil
+}
+
+func isWord(s string) bool {
+	for _, r := range s {
+		if r < 'a' || r > 'z' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // parseSignature reads a signature file and checks that it is exactly

@@ -380,3 +380,67 @@ func TestSignKeyFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestSignFileDomains checks that a signature made for one kind of file
+// never verifies as one of another kind: a report's is no freeze's, and
+// the reverse, whatever the bytes.
+func TestSignFileDomains(t *testing.T) {
+	data, reportSig, key := signedSample(t)
+	pub := key.Public().(ed25519.PublicKey)
+	const freeze = "cmcgrader freeze signature v1\n"
+	const other = "cmcgrader roster signature v1\n"
+
+	freezeSig, err := SignFile(freeze, data, key)
+	if err != nil {
+		t.Fatalf("SignFile: %v", err)
+	}
+	if fp, err := VerifyFile(freeze, data, freezeSig, pub); err != nil || fp != KeyFingerprint(pub) {
+		t.Errorf("VerifyFile of its own signature = %q, %v; want the signer's fingerprint", fp, err)
+	}
+	// The signature is over the freeze's domain line and the bytes.
+	var s Signature
+	if err := json.Unmarshal(freezeSig, &s); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(s.Value)
+	if !ed25519.Verify(pub, append([]byte(freeze), data...), raw) {
+		t.Error("the signature is not over the freeze domain line and the file's bytes")
+	}
+
+	for _, tc := range []struct {
+		name   string
+		verify func() error
+		want   error
+	}{
+		{"report signature as a freeze's", func() error { _, err := VerifyFile(freeze, data, reportSig, nil); return err }, ErrBadSignature},
+		{"freeze signature as a report's", func() error { _, err := VerifyReport(data, freezeSig, nil); return err }, ErrBadSignature},
+		{"freeze signature as another kind's", func() error { _, err := VerifyFile(other, data, freezeSig, pub); return err }, ErrBadSignature},
+		{"freeze signature, another key trusted", func() error {
+			otherPub, _, _ := ed25519.GenerateKey(nil)
+			_, err := VerifyFile(freeze, data, freezeSig, otherPub)
+			return err
+		}, ErrWrongKey},
+		{"freeze edited", func() error { _, err := VerifyFile(freeze, append(bytes.Clone(data), ' '), freezeSig, nil); return err }, ErrBadSignature},
+		{"no signature file", func() error { _, err := VerifyFile(freeze, data, nil, nil); return err }, ErrUnsigned},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.verify()
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "report") && !strings.Contains(tc.name, "as a report") {
+				t.Errorf("error %q speaks of a report", err)
+			}
+		})
+	}
+
+	// A report's domain, or one that is not a domain line, is refused.
+	for _, bad := range []string{signatureDomain, "cmcgrader report signature v1\n", "cmcgrader freeze signature v1", "freeze\n", "cmcgrader Freeze signature v1\n", "cmcgrader freeze signature v1\nx\n", ""} {
+		if _, err := SignFile(bad, data, key); err == nil {
+			t.Errorf("SignFile with domain %q: no error", bad)
+		}
+		if _, err := VerifyFile(bad, data, freezeSig, nil); err == nil {
+			t.Errorf("VerifyFile with domain %q: no error", bad)
+		}
+	}
+}
