@@ -19,6 +19,7 @@ import (
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
+// update rewrites the golden files of the package's tests.
 var update = flag.Bool("update", false, "rewrite golden files under testdata")
 
 // goldenDir holds the golden exports of the sample cohort.
