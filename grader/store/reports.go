@@ -67,6 +67,9 @@ func (s *Store) SaveReport(ctx context.Context, l *Lease, rep *report.Report, ra
 		if _, err := tx.ExecContext(ctx, "DELETE FROM leases WHERE candidate = ?", l.Candidate.ID); err != nil {
 			return err
 		}
+		if saveHook != nil {
+			saveHook()
+		}
 		return nil
 	})
 	if err != nil {
@@ -75,6 +78,10 @@ func (s *Store) SaveReport(ctx context.Context, l *Lease, rep *report.Report, ra
 	l.end()
 	return nil
 }
+
+// saveHook, when a test sets it, runs in SaveReport's transaction once
+// everything is written, before the commit.
+var saveHook func()
 
 // Replacement is a reviewed report that replaces a candidate's latest one:
 // the report with a proctor's decision recorded (report.Report.Review),
