@@ -1,0 +1,140 @@
+package store
+
+// applicationID marks an SQLite file as a store (PRAGMA application_id,
+// bytes 68-71 of the file's header): "CMCG".
+const applicationID = 0x434d4347
+
+// migrations are the store's schema, in order: migrations[i] takes a store
+// from schema version i to i+1. A migration, once released, never
+// changes; a new shape is a new migration appended here. Open applies the
+// missing ones in one transaction.
+//
+// Times are INTEGER nanoseconds since 1970 (UTC). Every table is STRICT,
+// so a value of the wrong type is refused rather than stored.
+var migrations = []string{
+	// 1: the roster, the freeze, reports, task states, leases, the audit
+	// log and proctors.
+	`
+CREATE TABLE schema_version (
+	version    INTEGER PRIMARY KEY,
+	applied_ns INTEGER NOT NULL
+) STRICT;
+
+-- The roster the candidates came from: one row.
+CREATE TABLE roster (
+	id       INTEGER PRIMARY KEY CHECK (id = 1),
+	path     TEXT NOT NULL,
+	digest   TEXT NOT NULL,
+	saved_ns INTEGER NOT NULL
+) STRICT;
+
+-- One row per candidate of the roster, and where its grading stands.
+CREATE TABLE candidates (
+	id         TEXT PRIMARY KEY,
+	ord        INTEGER NOT NULL UNIQUE, -- position in the roster
+	line       INTEGER NOT NULL,
+	repo       TEXT NOT NULL,
+	branch     TEXT NOT NULL,
+	form       TEXT NOT NULL,
+	attempt    INTEGER NOT NULL,
+	name       TEXT NOT NULL,
+	email      TEXT NOT NULL,
+	state      TEXT NOT NULL DEFAULT 'pending'
+		CHECK (state IN ('pending', 'running', 'done', 'not-gradable', 'failed')),
+	attempts   INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT NOT NULL DEFAULT '',
+	updated_ns INTEGER NOT NULL
+) STRICT;
+
+-- The deadline freeze as written and signed: one row.
+CREATE TABLE freeze (
+	id            INTEGER PRIMARY KEY CHECK (id = 1),
+	raw           BLOB NOT NULL,
+	sig           BLOB,
+	roster_digest TEXT NOT NULL,
+	at_ns         INTEGER NOT NULL,
+	saved_ns      INTEGER NOT NULL
+) STRICT;
+
+-- The freeze's commits, one per candidate whose branch was read.
+CREATE TABLE frozen_commits (
+	candidate  TEXT PRIMARY KEY REFERENCES candidates (id),
+	repo       TEXT NOT NULL,
+	branch     TEXT NOT NULL,
+	commit_sha TEXT NOT NULL
+) STRICT;
+
+-- Every report saved, never changed: a regrade or a review adds a run.
+CREATE TABLE reports (
+	candidate   TEXT NOT NULL REFERENCES candidates (id),
+	run         INTEGER NOT NULL CHECK (run > 0),
+	kind        TEXT NOT NULL CHECK (kind IN ('graded', 'reviewed')),
+	raw         BLOB NOT NULL,          -- the report file's exact bytes
+	sig         BLOB,                   -- its signature file's, NULL if unsigned
+	digest      TEXT NOT NULL,          -- sha256 of raw
+	commit_sha  TEXT NOT NULL,
+	verdict     TEXT NOT NULL,
+	overall     REAL NOT NULL,
+	finished_ns INTEGER NOT NULL,
+	saved_ns    INTEGER NOT NULL,
+	saved_by    TEXT NOT NULL,          -- the lease holder, or the proctor
+	PRIMARY KEY (candidate, run)
+) STRICT;
+CREATE INDEX reports_commit ON reports (commit_sha);
+CREATE INDEX reports_verdict ON reports (verdict);
+CREATE INDEX reports_overall ON reports (overall);
+CREATE INDEX reports_finished ON reports (finished_ns);
+CREATE TRIGGER reports_no_update BEFORE UPDATE ON reports
+	BEGIN SELECT RAISE(ABORT, 'reports are never changed: save a new run'); END;
+CREATE TRIGGER reports_no_delete BEFORE DELETE ON reports
+	BEGIN SELECT RAISE(ABORT, 'reports are never deleted'); END;
+
+-- Each task's state in the candidate's latest report.
+CREATE TABLE task_states (
+	candidate TEXT NOT NULL REFERENCES candidates (id),
+	task      TEXT NOT NULL,
+	pos       INTEGER NOT NULL,                         -- the task's place in the report
+	run       INTEGER NOT NULL,
+	exam      TEXT NOT NULL,
+	status    TEXT NOT NULL,
+	points    REAL NOT NULL,
+	possible  REAL NOT NULL,
+	held      INTEGER NOT NULL CHECK (held IN (0, 1)),  -- a hold awaits a decision
+	decision  TEXT NOT NULL,                            -- accept or reject, once reviewed
+	flaky     INTEGER NOT NULL CHECK (flaky IN (0, 1)),
+	PRIMARY KEY (candidate, task),
+	FOREIGN KEY (candidate, run) REFERENCES reports (candidate, run)
+) STRICT;
+
+-- Who grades a candidate now, and until when.
+CREATE TABLE leases (
+	candidate   TEXT PRIMARY KEY REFERENCES candidates (id),
+	holder      TEXT NOT NULL,
+	token       TEXT NOT NULL,
+	acquired_ns INTEGER NOT NULL,
+	expires_ns  INTEGER NOT NULL
+) STRICT;
+
+-- What proctors did, append-only.
+CREATE TABLE audit (
+	id        INTEGER PRIMARY KEY AUTOINCREMENT,
+	at_ns     INTEGER NOT NULL,
+	proctor   TEXT NOT NULL,
+	action    TEXT NOT NULL,
+	candidate TEXT NOT NULL,
+	task      TEXT NOT NULL,
+	reason    TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+	BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+	BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+-- Proctors and the SHA-256 of their tokens; a token itself is never stored.
+CREATE TABLE proctors (
+	name         TEXT PRIMARY KEY,
+	token_sha256 BLOB NOT NULL UNIQUE CHECK (length(token_sha256) = 32),
+	added_ns     INTEGER NOT NULL
+) STRICT;
+`,
+}
