@@ -12,16 +12,18 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cmcgrader/cmcgrader/grader/store"
 )
 
 // exitStatusMain is the scripts' exitstatus program. It runs a program
 // with the script's stdout and stderr and then prints its exit status on
 // stdout, "exit status N", so that a script can check it (exec only
 // tells zero from non-zero); it exits 0 itself unless it could not do
-// that. It can also interrupt the program once a sandbox of a task is
-// running:
+// that. It can also signal the program once a sandbox of a task is
+// running, or once a results store holds N candidates done:
 //
-//	exitstatus [-after-sandbox TASK -signals INT[,TERM]] PROG [ARGS...]
+//	exitstatus [-after-sandbox TASK | -after-done N -store DB] -signals INT[,TERM|KILL] PROG [ARGS...]
 //
 // Several signals are sent while the program is stopped (SIGSTOP, then
 // SIGCONT), so that it gets them together, the lowest-numbered first: a
@@ -30,9 +32,13 @@ import (
 func exitStatusMain() int {
 	fs := flag.NewFlagSet("exitstatus", flag.ContinueOnError)
 	task := fs.String("after-sandbox", "", "send the signals once a sandbox of this task started")
-	sigList := fs.String("signals", "", "signals to send: INT, TERM, comma-separated")
-	if err := fs.Parse(os.Args[1:]); err != nil || fs.NArg() == 0 || (*task == "") != (*sigList == "") {
-		fmt.Fprintln(os.Stderr, "usage: exitstatus [-after-sandbox TASK -signals INT[,TERM]] PROG [ARGS...]")
+	doneN := fs.Int("after-done", 0, "send the signals once the results store -store holds this many candidates done")
+	db := fs.String("store", "", "the results store of -after-done")
+	sigList := fs.String("signals", "", "signals to send: INT, TERM, KILL, comma-separated")
+	err := fs.Parse(os.Args[1:])
+	args := fs.Args()
+	if err != nil || len(args) == 0 || (*task == "" && *doneN == 0) != (*sigList == "") || (*task != "" && *doneN != 0) || (*doneN != 0) != (*db != "") {
+		fmt.Fprintln(os.Stderr, "usage: exitstatus [-after-sandbox TASK | -after-done N -store DB] -signals INT[,TERM|KILL] PROG [ARGS...]")
 		return 2
 	}
 	var sigs []os.Signal
@@ -43,6 +49,8 @@ func exitStatusMain() int {
 				sigs = append(sigs, syscall.SIGINT)
 			case "TERM":
 				sigs = append(sigs, syscall.SIGTERM)
+			case "KILL":
+				sigs = append(sigs, syscall.SIGKILL)
 			default:
 				fmt.Fprintf(os.Stderr, "exitstatus: unknown signal %q\n", s)
 				return 2
@@ -57,7 +65,10 @@ func exitStatusMain() int {
 		// Subscribed before the program starts: no start is missed.
 		started = sandboxStarted(ctx, *task, time.Now())
 	}
-	cmd := exec.Command(fs.Arg(0), fs.Args()[1:]...)
+	if *db != "" {
+		started = candidatesDone(ctx, *db, *doneN)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(os.Stderr, "exitstatus: %v\n", err)
@@ -71,11 +82,11 @@ func exitStatusMain() int {
 			if err != nil {
 				cmd.Process.Kill()
 				<-exited
-				fmt.Fprintf(os.Stderr, "exitstatus: waiting for a sandbox of %s: %v\n", *task, err)
+				fmt.Fprintf(os.Stderr, "exitstatus: waiting to signal: %v\n", err)
 				return 1
 			}
 		case <-exited:
-			fmt.Fprintf(os.Stderr, "exitstatus: %s ended before a sandbox of %s started\n", fs.Arg(0), *task)
+			fmt.Fprintf(os.Stderr, "exitstatus: %s ended before it was to be signalled\n", args[0])
 			return 1
 		}
 		if err := signalTogether(cmd.Process, sigs); err != nil {
@@ -135,6 +146,38 @@ func sandboxStarted(ctx context.Context, task string, since time.Time) <-chan er
 		io.Copy(io.Discard, stdout)
 		err := cmd.Wait()
 		once.Do(func() { out <- fmt.Errorf("docker events ended: %v", err) })
+	}()
+	return out
+}
+
+// candidatesDone reports on the channel when the results store db holds
+// at least n candidates done, or why it could not tell.
+func candidatesDone(ctx context.Context, db string, n int) <-chan error {
+	out := make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				out <- ctx.Err()
+				return
+			case <-tick.C:
+			}
+			if _, err := os.Stat(db); err != nil {
+				continue // not created yet
+			}
+			st, err := store.Open(ctx, db)
+			if err != nil {
+				continue // being created
+			}
+			c, err := st.Counts(ctx)
+			st.Close()
+			if err == nil && c.Done >= n {
+				out <- nil
+				return
+			}
+		}
 	}()
 	return out
 }

@@ -59,7 +59,7 @@ func (s *Store) SaveReport(ctx context.Context, l *Lease, rep *report.Report, ra
 		if err := s.insertReport(ctx, tx, l.Candidate.ID, kindGraded, rep, raw, sig, l.Holder, now); err != nil {
 			return err
 		}
-		state, why := outcome(rep)
+		state, why := Outcome(rep)
 		if _, err := tx.ExecContext(ctx, "UPDATE candidates SET state = ?, last_error = ?, updated_ns = ? WHERE id = ?",
 			state, why, ns(now), l.Candidate.ID); err != nil {
 			return err
@@ -147,7 +147,7 @@ func (s *Store) ReplaceReport(ctx context.Context, r Replacement) error {
 		if err := s.insertReport(ctx, tx, r.Candidate, kindReviewed, r.Report, r.Raw, sig, r.Audit.Proctor, now); err != nil {
 			return err
 		}
-		state, why := outcome(r.Report)
+		state, why := Outcome(r.Report)
 		if _, err := tx.ExecContext(ctx, `UPDATE candidates SET state = ?, last_error = ?, updated_ns = ?
 			WHERE id = ? AND state IN ('done', 'not-gradable')`, state, why, ns(now), r.Candidate); err != nil {
 			return err
@@ -207,9 +207,10 @@ func checkFrozen(ctx context.Context, tx *sql.Tx, candidate string, rep *report.
 	return nil
 }
 
-// outcome is the state a report leaves its candidate in, and why it is not
-// done.
-func outcome(rep *report.Report) (State, string) {
+// Outcome is the state a report leaves its candidate in (SaveReport),
+// and why it is not done: a report with a task not gradable or not
+// graded, or an interrupted one, leaves it NotGradable, to be retried.
+func Outcome(rep *report.Report) (State, string) {
 	var open []string
 	for _, t := range rep.Tasks {
 		if t.Status == report.NotGradable || t.Status == report.NotGraded {
