@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cmcgrader/cmcgrader/grader/gittest"
+	"github.com/cmcgrader/cmcgrader/grader/gradertest"
 	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 )
@@ -19,9 +20,9 @@ func (f fakeToolchain) Versions(context.Context, sandbox.Image) (ToolVersions, e
 
 func TestGradeFillsReceipt(t *testing.T) {
 	repo := gittest.NewForkRepo(t)
-	bank := testGradeBank()
+	bank := gradertest.Bank()
 	g := &Grader{
-		Runner: &scriptedRunner{outcomes: []string{"pass"}}, Images: fixedImages{}, Log: gittest.Log(t),
+		Runner: &gradertest.ScriptedRunner{Outcomes: []string{"pass"}}, Images: gradertest.FixedImages{}, Log: gittest.Log(t),
 		Limits: sandbox.Limits{Memory: 1 << 30}, Runtime: "runsc", Recheck: true, Version: "v1.2.3",
 		Toolchain: fakeToolchain{ToolVersions{Go: "go1.26.8", Node: "v20.19.2"}},
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cmcgrader/cmcgrader/grader/gittest"
+	"github.com/cmcgrader/cmcgrader/grader/gradertest"
 	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/tasks"
@@ -16,7 +17,7 @@ import (
 // threeTaskBank is the test bank with three tasks in packages of their
 // own, so that each runs alone, in bank order with one job.
 func threeTaskBank() *tasks.Bank {
-	b := testGradeBank()
+	b := gradertest.Bank()
 	for _, id := range []string{"server-i", "server-j"} {
 		t := *b.Tasks[0]
 		t.ID, t.Packages = id, []string{"./server/" + id}
@@ -39,8 +40,8 @@ func TestGradeStopsWhenBackendDown(t *testing.T) {
 		{"after a grader error, instead of the retry", []string{"error", "down"}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			run := &scriptedRunner{outcomes: tc.outcomes}
-			g := &Grader{Runner: run, Images: fixedImages{}, Log: gittest.Log(t), Recheck: true, Jobs: 1}
+			run := &gradertest.ScriptedRunner{Outcomes: tc.outcomes}
+			g := &Grader{Runner: run, Images: gradertest.FixedImages{}, Log: gittest.Log(t), Recheck: true, Jobs: 1}
 			rep, err := g.Grade(context.Background(), threeTaskBank(), Submission{Repo: repo.Bare, Branch: "cmc", BaseRef: "main"})
 			if !errors.Is(err, sandbox.ErrBackendDown) || !strings.Contains(err.Error(), "the sandbox engine stopped answering") {
 				t.Errorf("Grade error = %v, want the engine stopped answering, wrapping sandbox.ErrBackendDown", err)
@@ -48,8 +49,8 @@ func TestGradeStopsWhenBackendDown(t *testing.T) {
 			if rep != nil {
 				t.Errorf("Grade returned a report beside the error: %+v", rep.Summary)
 			}
-			if run.runs != tc.runs {
-				t.Errorf("runner called %d times, want %d: no run after the backend went down", run.runs, tc.runs)
+			if run.Runs != tc.runs {
+				t.Errorf("runner called %d times, want %d: no run after the backend went down", run.Runs, tc.runs)
 			}
 		})
 	}
@@ -57,14 +58,14 @@ func TestGradeStopsWhenBackendDown(t *testing.T) {
 
 func TestVerifyStopsWhenBackendDown(t *testing.T) {
 	repo := gittest.NewForkRepo(t)
-	run := &scriptedRunner{outcomes: []string{"fail", "down"}}
-	g := &Grader{Runner: run, Images: fixedImages{}, Log: gittest.Log(t), Jobs: 1}
+	run := &gradertest.ScriptedRunner{Outcomes: []string{"fail", "down"}}
+	g := &Grader{Runner: run, Images: gradertest.FixedImages{}, Log: gittest.Log(t), Jobs: 1}
 	v, err := g.Verify(context.Background(), threeTaskBank(), Submission{BaseRepo: repo.Bare, BaseRef: "main"}, 2)
 	if !errors.Is(err, sandbox.ErrBackendDown) || v != nil {
 		t.Errorf("Verify = %v, %v; want no verification and an error wrapping sandbox.ErrBackendDown", v, err)
 	}
-	if run.runs != 2 {
-		t.Errorf("runner called %d times, want 2: no run after the backend went down", run.runs)
+	if run.Runs != 2 {
+		t.Errorf("runner called %d times, want 2: no run after the backend went down", run.Runs)
 	}
 }
 
@@ -102,8 +103,8 @@ func TestGradeInterrupted(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			run := &scriptedRunner{outcomes: tc.outcomes, interrupt: cancel}
-			g := &Grader{Runner: run, Images: fixedImages{}, Log: gittest.Log(t), Recheck: true, Jobs: 1, Version: "v-test"}
+			run := &gradertest.ScriptedRunner{Outcomes: tc.outcomes, Interrupt: cancel}
+			g := &Grader{Runner: run, Images: gradertest.FixedImages{}, Log: gittest.Log(t), Recheck: true, Jobs: 1, Version: "v-test"}
 			rep, err := g.Grade(ctx, threeTaskBank(), Submission{Repo: repo.Bare, Branch: "cmc", BaseRef: "main"})
 			if !errors.Is(err, ErrInterrupted) || !errors.Is(err, context.Canceled) {
 				t.Errorf("Grade error = %v, want ErrInterrupted wrapping context.Canceled", err)
@@ -120,8 +121,8 @@ func TestGradeInterrupted(t *testing.T) {
 					t.Errorf("%s: %s %g (%s), want %s %g (%s)", tr.ID, tr.Status, tr.Points, tr.Reason, w.status, w.points, w.reason)
 				}
 			}
-			if run.runs != 2 {
-				t.Errorf("runner called %d times, want 2: no run after the interrupt", run.runs)
+			if run.Runs != 2 {
+				t.Errorf("runner called %d times, want 2: no run after the interrupt", run.Runs)
 			}
 			if rep.Receipt == nil || rep.Receipt.Commit != repo.C3 || len(rep.Receipt.Bank.Tasks) != 3 || rep.Receipt.GraderVersion != "v-test" {
 				t.Errorf("receipt = %+v, want the graded commit, the three tasks and the grader version", rep.Receipt)
