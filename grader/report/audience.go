@@ -146,7 +146,7 @@ func (c *CandidateReport) WriteText(w io.Writer) error {
 	fmt.Fprintln(ew)
 	for _, ex := range c.Exams {
 		if len(ex.Tasks) == 0 {
-			fmt.Fprintf(ew, "%s  not graded\n\n", strings.ToUpper(ex.Name))
+			fmt.Fprintf(ew, "%s  not in this bank\n\n", strings.ToUpper(ex.Name))
 			continue
 		}
 		fmt.Fprintf(ew, "%s  %g/%g points  %.1f%%  %s (pass mark %g%%)\n",
@@ -158,8 +158,12 @@ func (c *CandidateReport) WriteText(w io.Writer) error {
 		tw.Flush()
 		fmt.Fprintln(ew)
 	}
-	fmt.Fprintf(ew, "Overall: %.1f%% (each exam weighs 20%%)\n", c.Overall)
-	fmt.Fprintf(ew, "Certification: %s\n", c.Verdict)
+	var evs []examVerdict
+	for _, ex := range c.Exams {
+		evs = append(evs, examVerdict{ex.Name, ex.Verdict})
+	}
+	fmt.Fprintln(ew, overallLine(evs, c.Overall))
+	fmt.Fprintln(ew, certificationLine(evs, c.Verdict))
 	for _, ex := range c.Exams {
 		if slices.ContainsFunc(ex.Tasks, func(t CandidateTask) bool { return t.Result == ResultPending }) {
 			fmt.Fprintln(ew, "A task marked pending could not be decided by the grader; your proctor reviews it.")

@@ -196,7 +196,7 @@ func TestForCandidateNotGraded(t *testing.T) {
 	if err := rep.ForCandidate().WriteText(&text); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"CLI  not graded", "Certification: FAIL", "Entity tags for cacheable responses  fail  0/3"} {
+	for _, want := range []string{"CLI  not in this bank", "Overall: 0.0% of the 1 exams graded (of 5)", "Certification: FAIL", "Entity tags for cacheable responses  fail  0/3"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, text.String())
 		}

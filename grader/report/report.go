@@ -155,7 +155,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintln(ew)
 	for _, ex := range r.Exams {
 		if ex.Tasks == 0 {
-			fmt.Fprintf(ew, "%s  not graded\n\n", strings.ToUpper(ex.Name))
+			fmt.Fprintf(ew, "%s  not in this bank\n\n", strings.ToUpper(ex.Name))
 			continue
 		}
 		fmt.Fprintf(ew, "%s  %g/%g points  %.1f%%  %s (pass mark %g%%)\n",
@@ -177,8 +177,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		tw.Flush()
 		fmt.Fprintln(ew)
 	}
-	fmt.Fprintf(ew, "Overall: %.1f%% (each exam weighs 20%%)\n", r.Overall)
-	fmt.Fprintf(ew, "Certification: %s\n", r.Verdict)
+	var evs []examVerdict
+	for _, ex := range r.Exams {
+		evs = append(evs, examVerdict{ex.Name, ex.Verdict})
+	}
+	fmt.Fprintln(ew, overallLine(evs, r.Overall))
+	fmt.Fprintln(ew, certificationLine(evs, r.Verdict))
 	if r.Interrupted {
 		n := 0
 		for _, t := range r.Tasks {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/cmcgrader/cmcgrader/grader/testout"
@@ -91,8 +92,9 @@ type ExamScore struct {
 	Possible  float64 `json:"possible"`
 	Percent   float64 `json:"percent"`
 	Threshold float64 `json:"threshold"`
-	// Verdict is PASS, FAIL, or INCOMPLETE when a task was not gradable
-	// or not graded, or no task of the exam was graded.
+	// Verdict is PASS or FAIL; INCOMPLETE when a task was not gradable
+	// or not graded, flaky or held for review; NOT IN BANK when no task
+	// of the exam was graded (a bank, form or --task for other exams).
 	Verdict Verdict `json:"verdict"`
 	// Tasks is the number of tasks in the exam.
 	Tasks int `json:"tasks"`
@@ -103,27 +105,37 @@ type Verdict string
 
 // The verdicts of an exam and of the certification.
 const (
-	Pass       Verdict = "PASS"
-	Fail       Verdict = "FAIL"
+	Pass Verdict = "PASS"
+	Fail Verdict = "FAIL"
+	// Incomplete: the grader could not decide (a task not gradable, not
+	// graded, flaky or held for review): grade again or review.
 	Incomplete Verdict = "INCOMPLETE"
+	// NotInBank: of an exam, no task of it was graded.
+	NotInBank Verdict = "NOT IN BANK"
+	// Partial: of the certification, every exam graded passed, but not
+	// every exam was graded: this report cannot certify.
+	Partial Verdict = "PARTIAL"
 )
 
 // Summary is the exam scores and the certification verdict.
 type Summary struct {
 	Exams []ExamScore `json:"exams"`
-	// Overall is the mean of the five exam percentages (each weighs 20%).
+	// Overall is the mean of the percentages of the exams graded (of the
+	// five, each weighs 20%, when all were).
 	Overall float64 `json:"overall_percent"`
-	// Verdict is PASS only when every exam passed; INCOMPLETE when any
-	// exam could not be decided because a task was not gradable, and
-	// whenever a task was not graded (an interrupted grading decides
-	// nothing); FAIL otherwise.
+	// Verdict is PASS only when every exam was graded and passed;
+	// INCOMPLETE whenever a task was not graded (an interrupted grading
+	// decides nothing); else FAIL when an exam failed; else INCOMPLETE
+	// when an exam graded could not be decided; else PARTIAL when some
+	// exam was not graded.
 	Verdict Verdict `json:"verdict"`
 }
 
 // Summarize computes exam scores and the composite verdict.
 func Summarize(b *tasks.Bank, results []TaskGrade) Summary {
 	var s Summary
-	allPass, incomplete, partial := true, false, false
+	allPass, incomplete, partial, notInBank := true, false, false, false
+	graded := 0
 	for _, ex := range b.Exams {
 		er := ExamScore{Name: ex.Name, Threshold: ex.Threshold}
 		gradable := true
@@ -144,8 +156,10 @@ func Summarize(b *tasks.Bank, results []TaskGrade) Summary {
 			er.Percent = round2(100 * er.Points / er.Possible)
 		}
 		switch {
-		case !gradable || er.Tasks == 0:
-			// An exam with no graded task (grade --task) cannot be decided.
+		case er.Tasks == 0:
+			er.Verdict = NotInBank
+			notInBank = true
+		case !gradable:
 			er.Verdict = Incomplete
 			incomplete = true
 		case er.Possible > 0 && er.Percent+1e-9 >= ex.Threshold:
@@ -154,10 +168,15 @@ func Summarize(b *tasks.Bank, results []TaskGrade) Summary {
 			er.Verdict = Fail
 			allPass = false
 		}
-		s.Overall += er.Percent / float64(len(b.Exams))
+		if er.Tasks > 0 {
+			s.Overall += er.Percent
+			graded++
+		}
 		s.Exams = append(s.Exams, er)
 	}
-	s.Overall = round2(s.Overall)
+	if graded > 0 {
+		s.Overall = round2(s.Overall / float64(graded))
+	}
 	switch {
 	case partial:
 		s.Verdict = Incomplete
@@ -165,10 +184,61 @@ func Summarize(b *tasks.Bank, results []TaskGrade) Summary {
 		s.Verdict = Fail
 	case incomplete:
 		s.Verdict = Incomplete
+	case notInBank || graded == 0:
+		s.Verdict = Partial
 	default:
 		s.Verdict = Pass
 	}
 	return s
+}
+
+// GradedExams names the exams the summary graded (a task of which was
+// graded), in order.
+func (s *Summary) GradedExams() []string {
+	var out []string
+	for _, ex := range s.Exams {
+		if ex.Verdict != NotInBank {
+			out = append(out, ex.Name)
+		}
+	}
+	return out
+}
+
+// examVerdict is an exam's name and verdict, for the summary lines.
+type examVerdict struct {
+	name    string
+	verdict Verdict
+}
+
+// overallLine and certificationLine say what the verdict covers.
+func overallLine(exams []examVerdict, overall float64) string {
+	graded := 0
+	for _, ex := range exams {
+		if ex.verdict != NotInBank {
+			graded++
+		}
+	}
+	if graded == len(exams) {
+		return fmt.Sprintf("Overall: %.1f%% (each exam weighs %.0f%%)", overall, 100/float64(max(len(exams), 1)))
+	}
+	return fmt.Sprintf("Overall: %.1f%% of the %d exams graded (of %d)", overall, graded, len(exams))
+}
+
+func certificationLine(exams []examVerdict, v Verdict) string {
+	if v != Partial {
+		return "Certification: " + string(v)
+	}
+	var names []string
+	for _, ex := range exams {
+		if ex.verdict != NotInBank {
+			names = append(names, ex.name)
+		}
+	}
+	if len(names) == 0 {
+		return "Certification: PARTIAL (no exam was graded)"
+	}
+	return fmt.Sprintf("Certification: PARTIAL (%d of %d exams graded, all passed: %s; the others are not in this bank)",
+		len(names), len(exams), strings.Join(names, ", "))
 }
 
 // Outcome is what one sandbox run of a task produced, before scoring.

@@ -196,10 +196,16 @@ func TestSummarize(t *testing.T) {
 			wantVerdict: Incomplete, wantOverall: 84,
 		},
 		{
-			name:        "an exam with no graded task is incomplete",
+			name:        "an exam with no graded task is not in the bank: the rest passed, partially",
 			results:     full()[2:],
-			wantVerdict: Incomplete, wantOverall: 80,
-			wantExam: ExamScore{Name: "server", Threshold: 70, Verdict: Incomplete},
+			wantVerdict: Partial, wantOverall: 100,
+			wantExam: ExamScore{Name: "server", Threshold: 70, Verdict: NotInBank},
+		},
+		{
+			name:        "an exam not in the bank beside a failed one fails",
+			results:     append([]TaskGrade{res("cli", Failed, 0, 2)}, full()[4:]...),
+			wantVerdict: Fail, wantOverall: 75,
+			wantExam: ExamScore{Name: "server", Threshold: 70, Verdict: NotInBank},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -219,5 +225,33 @@ func TestSummarize(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestSummaryLines(t *testing.T) {
+	s := Summarize(testBank(nil), full()[2:6])
+	var evs []examVerdict
+	for _, ex := range s.Exams {
+		evs = append(evs, examVerdict{ex.Name, ex.Verdict})
+	}
+	if got, want := overallLine(evs, s.Overall), "Overall: 100.0% of the 2 exams graded (of 5)"; got != want {
+		t.Errorf("overall line %q, want %q", got, want)
+	}
+	if got, want := certificationLine(evs, s.Verdict), "Certification: PARTIAL (2 of 5 exams graded, all passed: cli, ui; the others are not in this bank)"; got != want {
+		t.Errorf("certification line %q, want %q", got, want)
+	}
+	if got := s.GradedExams(); len(got) != 2 || got[0] != "cli" || got[1] != "ui" {
+		t.Errorf("GradedExams = %v, want [cli ui]", got)
+	}
+	whole := Summarize(testBank(nil), full())
+	evs = evs[:0]
+	for _, ex := range whole.Exams {
+		evs = append(evs, examVerdict{ex.Name, ex.Verdict})
+	}
+	if got, want := overallLine(evs, whole.Overall), "Overall: 100.0% (each exam weighs 20%)"; got != want {
+		t.Errorf("overall line %q, want %q", got, want)
+	}
+	if got := certificationLine(evs, whole.Verdict); got != "Certification: PASS" {
+		t.Errorf("certification line %q", got)
 	}
 }
