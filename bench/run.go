@@ -162,7 +162,7 @@ func measureInput(ctx context.Context, cfg Config, in Input) (*Figures, error) {
 		return nil, err
 	}
 	gosum, _ := gitShow(ctx, in.Upstream, in.BaseRef+":go.sum")
-	coldTag := docker.ModulesTag(bank.Go, gomod, gosum)
+	coldTag := docker.ModulesTag(bank.Go, gomod, gosum, nil)
 
 	grade := func(name string, extra ...string) (time.Duration, int64, error) {
 		report := filepath.Join(work, name+".json")

@@ -6,8 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
+	"path/filepath"
+	"strings"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/mod/modfile"
 
 	"github.com/cmcgrader/cmcgrader/grader/repo"
 	"github.com/cmcgrader/cmcgrader/internal/gitref"
@@ -80,7 +84,8 @@ func (g *Grader) fetchBase(ctx context.Context, bank *tasks.Bank, sub Submission
 
 // imageRequest reads what the image for base must hold. A base without a
 // go.mod needs no modules; a go.mod that cannot be read is an error,
-// never an image that would fail every candidate's build.
+// never an image that would fail every candidate's build. See
+// localModules for the modules go.mod replaces by folders.
 func imageRequest(bank *tasks.Bank, base *repo.Snapshot) (sandbox.ImageRequest, error) {
 	req := sandbox.ImageRequest{GoVersion: bank.Go, BankDigest: bank.Digest, BaseCommit: base.Commit}
 	for _, f := range []struct {
@@ -96,7 +101,79 @@ func imageRequest(bank *tasks.Bank, base *repo.Snapshot) (sandbox.ImageRequest, 
 			*f.data = data
 		}
 	}
+	if req.GoMod == nil {
+		return req, nil
+	}
+	local, err := localModules(req.GoMod, base)
+	if err != nil {
+		return sandbox.ImageRequest{}, fmt.Errorf("go.mod of the base %s: %w", base.Commit, err)
+	}
+	req.LocalModules = local
 	return req, nil
+}
+
+// ErrBaseGoMod means the base's go.mod cannot be graded with: it
+// replaces a module by a folder no workspace holds.
+var ErrBaseGoMod = errors.New("the base's go.mod cannot be built offline")
+
+// localModules returns the go.mod files of the folders of base that gomod
+// replaces modules by, as the go command reads them: a replacement of the
+// main module itself is ignored (the go command ignores it), a folder
+// inside the tree is part of every workspace and its go.mod is read from
+// base, and a folder outside the tree is refused, naming the line and the
+// fix.
+func localModules(gomod []byte, base *repo.Snapshot) (map[string][]byte, error) {
+	f, err := modfile.Parse("go.mod", gomod, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBaseGoMod, err)
+	}
+	var local map[string][]byte
+	for _, r := range f.Replace {
+		if r.New.Version != "" || (f.Module != nil && r.Old.Path == f.Module.Mod.Path) {
+			continue
+		}
+		line := 0
+		if r.Syntax != nil {
+			line = r.Syntax.Start.Line
+		}
+		dir := filepath.ToSlash(r.New.Path)
+		clean := path.Clean(dir)
+		if path.IsAbs(dir) || clean == ".." || strings.HasPrefix(clean, "../") || clean == "." {
+			return nil, fmt.Errorf("%w: go.mod:%d: replace %s => %s: a folder outside the repository, which no workspace holds; replace it by a module version (replace %s => MODULE VERSION) or move the module into the tree",
+				ErrBaseGoMod, line, r.Old.Path, r.New.Path, r.Old.Path)
+		}
+		data, err := base.ReadFile(clean + "/go.mod")
+		if err != nil {
+			return nil, fmt.Errorf("%w: go.mod:%d: replace %s => %s: the folder has no go.mod in the base: %w", ErrBaseGoMod, line, r.Old.Path, r.New.Path, err)
+		}
+		if local == nil {
+			local = map[string][]byte{}
+		}
+		local[clean] = data
+	}
+	return local, nil
+}
+
+// CheckBase fetches the base of bank (or the one sub names) and checks
+// that its go.mod can be built offline in a sandbox, as grading will
+// need: run it before an exam rather than find out at the deadline.
+func (g *Grader) CheckBase(ctx context.Context, bank *tasks.Bank, sub Submission) (commit string, err error) {
+	mirror, err := g.upstream(ctx, bank, sub)
+	if err != nil {
+		return "", err
+	}
+	if mirror != nil {
+		defer mirror.Close()
+	}
+	base, err := g.fetchBase(ctx, bank, sub, mirror)
+	if err != nil {
+		return "", err
+	}
+	defer base.Close()
+	if _, err := imageRequest(bank, base); err != nil {
+		return base.Commit, err
+	}
+	return base.Commit, nil
 }
 
 // ErrNoWarm means the sandbox backend cannot build warm images.

@@ -74,3 +74,47 @@ func TestImageRequestGoMod(t *testing.T) {
 		}
 	})
 }
+
+// TestImageRequestReplaces checks the go.mod shapes of real Meshery
+// repositories: a replacement of the module's own path is ignored, a
+// folder inside the tree is given with its go.mod, one outside is refused
+// naming the line and the fix.
+func TestImageRequestReplaces(t *testing.T) {
+	bank := &tasks.Bank{Go: "1.26.8", Digest: "d"}
+	snapshot := func(t *testing.T, files map[string]string) *repo.Snapshot {
+		work := gittest.InitWork(t)
+		gittest.WriteFiles(t, work, files)
+		gittest.CommitAll(t, work, "base")
+		s, err := repo.Fetch(t.Context(), gittest.Log(t), repo.FetchOptions{URL: gittest.Publish(t, work, t.TempDir(), "base"), Branch: "main"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	const head = "module github.com/meshery/meshkit\n\ngo 1.26\n\n"
+	t.Run("own path and in-tree folder", func(t *testing.T) {
+		req, err := imageRequest(bank, snapshot(t, map[string]string{
+			"go.mod":                 head + "require example.com/lib v0.0.0\n\nreplace github.com/meshery/meshkit => ../meshkit\n\nreplace example.com/lib => ./third_party/lib/\n",
+			"third_party/lib/go.mod": "module example.com/lib\n",
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(req.LocalModules) != 1 || string(req.LocalModules["third_party/lib"]) != "module example.com/lib\n" {
+			t.Errorf("LocalModules = %q, want third_party/lib's go.mod only", req.LocalModules)
+		}
+	})
+	for _, tc := range []struct{ name, replace, want string }{
+		{"outside", "replace example.com/x => ../x\n", "go.mod:5: replace example.com/x => ../x: a folder outside the repository"},
+		{"absolute", "replace example.com/x => /src/x\n", "go.mod:5: replace example.com/x => /src/x: a folder outside the repository"},
+		{"no go.mod", "replace example.com/x => ./x\n", "go.mod:5: replace example.com/x => ./x: the folder has no go.mod in the base"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := imageRequest(bank, snapshot(t, map[string]string{"go.mod": head + tc.replace}))
+			if !errors.Is(err, ErrBaseGoMod) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want ErrBaseGoMod saying %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -28,6 +28,11 @@ type ImageRequest struct {
 	GoVersion string
 	// GoMod and GoSum are the base commit's (nil when it has none).
 	GoMod, GoSum []byte
+	// LocalModules are the go.mod files of the folders of the base commit
+	// that GoMod replaces modules by (replace m => ./dir), by the slash
+	// path of the folder as GoMod names it, cleaned ("dir"), so that the
+	// modules those require are downloaded too.
+	LocalModules map[string][]byte
 	// BankDigest and BaseCommit name the (bank, base commit) pair a warm
 	// image is built for.
 	BankDigest, BaseCommit string

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cmcgrader/cmcgrader/grader"
+	"github.com/cmcgrader/cmcgrader/grader/repo"
 	"github.com/cmcgrader/cmcgrader/internal/atomicfile"
 	"github.com/cmcgrader/cmcgrader/internal/jsonout"
 	"github.com/cmcgrader/cmcgrader/tasks"
@@ -19,25 +21,49 @@ func (a *app) bankCmd() *cobra.Command {
 		Short: "Work with task banks",
 		Args:  noArgs,
 	}
-	var dir string
+	var dir, baseRepo, baseRef string
+	var checkBase bool
 	check := &cobra.Command{
-		Use:   "check --bank DIR",
+		Use:   "check --bank DIR [--base [--repo URL] [--base-ref REF]]",
 		Short: "Load and validate a bank, and list its tasks",
 		Long: `Check loads a task bank the way grading does and lists its exams and tasks.
-A bad bank is rejected whole, with every problem named by file and field.`,
+A bad bank is rejected whole, with every problem named by file and field.
+
+With --base it also fetches the bank's base commit (or --repo and
+--base-ref) and checks that its go.mod can be built offline in a sandbox:
+a module replaced by a folder outside the repository cannot be, and is
+named with its line. Run it before an exam, not at the deadline.`,
+		Example: `  cmcgrader bank check --bank ./bank
+  cmcgrader bank check --bank ./bank --base --repo https://github.com/meshery/meshkit --base-ref master`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if dir == "" {
+			switch {
+			case dir == "":
 				return usageError{fmt.Errorf("--bank is required")}
+			case !checkBase && (baseRepo != "" || baseRef != ""):
+				return usageError{fmt.Errorf("--repo and --base-ref name the base --base checks: give --base too")}
 			}
 			b, err := tasks.Load(dir)
 			if err != nil {
 				return err
 			}
-			return b.WriteText(a.stdout)
+			if err := b.WriteText(a.stdout); err != nil || !checkBase {
+				return err
+			}
+			g := &grader.Grader{Log: a.log, Fetch: repo.FetchOptions{Timeout: 5 * time.Minute}}
+			commit, err := g.CheckBase(cmd.Context(), b, grader.Submission{BaseRepo: baseRepo, BaseRef: baseRef})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "base %s: go.mod can be built offline\n", commit)
+			return nil
 		},
 	}
-	check.Flags().StringVar(&dir, "bank", "", "task bank folder")
+	fl := check.Flags()
+	fl.StringVar(&dir, "bank", "", "task bank folder")
+	fl.BoolVar(&checkBase, "base", false, "also fetch the base commit and check its go.mod")
+	fl.StringVar(&baseRepo, "repo", "", "git URL of the base repository (default: the bank's)")
+	fl.StringVar(&baseRef, "base-ref", "", "base branch or commit (default: the bank's)")
 	cmd.AddCommand(check, a.bankVerifyCmd())
 	return cmd
 }

@@ -122,12 +122,17 @@ func BaseTag(goVersion string) string {
 	return ImageRepository + ":go" + goVersion
 }
 
-// ModulesTag is the default tag of the modules image for a Go version and
-// a go.mod/go.sum pair.
-func ModulesTag(goVersion string, goMod, goSum []byte) string {
+// ModulesTag is the default tag of the modules image for a Go version, a
+// go.mod/go.sum pair and the go.mod files of the folders it replaces
+// modules by.
+func ModulesTag(goVersion string, goMod, goSum []byte, local map[string][]byte) string {
 	h := sha256.New()
 	h.Write(goMod)
 	h.Write(goSum)
+	for _, dir := range slices.Sorted(maps.Keys(local)) {
+		fmt.Fprintf(h, "\x00%s\x00%d\x00", dir, len(local[dir]))
+		h.Write(local[dir])
+	}
 	return BaseTag(goVersion) + "-mod-" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
@@ -226,6 +231,9 @@ type ModulesOptions struct {
 	// candidate's). Their modules are downloaded on the host and baked
 	// into ModCacheDir. GoMod is required.
 	GoMod, GoSum []byte
+	// LocalModules are the go.mod files of the folders GoMod replaces
+	// modules by, by cleaned slash path (sandbox.ImageRequest).
+	LocalModules map[string][]byte
 	// Tag names the image. Default ModulesTag of the base image's Go
 	// version (its ImageGoLabel), GoMod and GoSum.
 	Tag string
@@ -244,7 +252,8 @@ type ModulesOptions struct {
 }
 
 // ErrLocalReplace is returned by BuildModules for a go.mod that replaces
-// a module by a directory: the host has no such directory to offer.
+// a module by a directory it was not given (LocalModules): one outside
+// the repository, or one without a go.mod.
 var ErrLocalReplace = errors.New("go.mod replaces a module by a directory")
 
 // BuildModules builds, on the base image, an image whose GOMODCACHE
@@ -272,7 +281,7 @@ func BuildModules(ctx context.Context, cli ImageClient, log *logrus.Entry, opts 
 		if goVersion == "" {
 			return "", fmt.Errorf("modules image: base %s has no %s label: set a tag", opts.BaseImage, ImageGoLabel)
 		}
-		opts.Tag = ModulesTag(goVersion, opts.GoMod, opts.GoSum)
+		opts.Tag = ModulesTag(goVersion, opts.GoMod, opts.GoSum, opts.LocalModules)
 	}
 	log = log.WithField("image", opts.Tag)
 	id, unlock, err := reuseOrLock(ctx, cli, log, opts.Tag, opts.TempDir, opts.Force, ImageBaseLabel, base.ID)
@@ -381,11 +390,27 @@ func downloadModules(ctx context.Context, log *logrus.Entry, opts ModulesOptions
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return err
 	}
+	// A go.mod that needs no module leaves the cache empty, not missing.
+	if err := os.MkdirAll(modCache, 0o755); err != nil {
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), opts.GoMod, 0o644); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "go.sum"), opts.GoSum, 0o644); err != nil {
 		return err
+	}
+	for rel, gomod := range opts.LocalModules {
+		if !filepath.IsLocal(filepath.FromSlash(rel)) {
+			return fmt.Errorf("%w: %s is not a folder inside the repository", ErrLocalReplace, rel)
+		}
+		sub := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(sub, "go.mod"), gomod, 0o644); err != nil {
+			return err
+		}
 	}
 	env := append(os.Environ(), "GOMODCACHE="+modCache, "GOFLAGS=-modcacherw",
 		"GOTOOLCHAIN=local", "GO111MODULE=on", "GOWORK=off")
@@ -401,7 +426,7 @@ func downloadModules(ctx context.Context, log *logrus.Entry, opts ModulesOptions
 	if err != nil {
 		return fmt.Errorf("go mod edit: %w", err)
 	}
-	if err := checkReplaces(out); err != nil {
+	if err := checkReplaces(out, opts.LocalModules); err != nil {
 		return err
 	}
 	dl := exec.CommandContext(ctx, opts.GoCommand, "mod", "download")
@@ -409,10 +434,13 @@ func downloadModules(ctx context.Context, log *logrus.Entry, opts ModulesOptions
 	return run(ctx, log, dl)
 }
 
-// checkReplaces rejects replacements by directories in the output of
-// go mod edit -json.
-func checkReplaces(editJSON []byte) error {
+// checkReplaces rejects, in the output of go mod edit -json, the
+// replacements by directories that are not among local: the go command
+// ignores a replacement of the main module itself, and local holds the
+// folders inside the repository.
+func checkReplaces(editJSON []byte, local map[string][]byte) error {
 	var mod struct {
+		Module  struct{ Path string }
 		Replace []struct {
 			Old, New struct{ Path, Version string }
 		}
@@ -421,7 +449,10 @@ func checkReplaces(editJSON []byte) error {
 		return fmt.Errorf("go mod edit: %w", err)
 	}
 	for _, r := range mod.Replace {
-		if r.New.Version == "" {
+		if r.New.Version != "" || r.Old.Path == mod.Module.Path {
+			continue
+		}
+		if _, ok := local[path.Clean(r.New.Path)]; !ok {
 			return fmt.Errorf("%w: %s => %s", ErrLocalReplace, r.Old.Path, r.New.Path)
 		}
 	}

@@ -266,7 +266,7 @@ func TestBuildModules(t *testing.T) {
 		t.Fatalf("BuildModules: %v", err)
 	}
 	t.Logf("BuildModules: %s", time.Since(start).Round(time.Millisecond))
-	tag := ModulesTag(testGoVersion, opts.GoMod, opts.GoSum)
+	tag := ModulesTag(testGoVersion, opts.GoMod, opts.GoSum, nil)
 	img, err := d.Client().ImageInspect(ctx, tag)
 	if err != nil {
 		t.Fatalf("inspect %s: %v", tag, err)
@@ -315,6 +315,23 @@ func TestBuildModulesRejectsLocalReplace(t *testing.T) {
 	}
 }
 
+// TestBuildModulesLocalReplace builds the modules image of a go.mod that
+// replaces its own path (ignored, as the go command does) and a module
+// by a folder of the tree, whose go.mod is given.
+func TestBuildModulesLocalReplace(t *testing.T) {
+	d := imageTestDocker(t)
+	imageTestBase(t, d)
+	gomod := "module example.com/m\n\ngo 1.26\n\nrequire example.com/lib v0.0.0\n\nreplace example.com/m => ../m\n\nreplace example.com/lib => ./internal/lib\n"
+	_, err := BuildModules(context.Background(), d.Client(), imageTestLog(t), ModulesOptions{
+		BaseImage:    BaseTag(testGoVersion),
+		GoMod:        []byte(gomod),
+		LocalModules: map[string][]byte{"internal/lib": []byte("module example.com/lib\n\ngo 1.26\n")},
+	})
+	if err != nil {
+		t.Fatalf("BuildModules: %v", err)
+	}
+}
+
 func TestBuildBaseBadVersion(t *testing.T) {
 	for _, v := range []string{"", "go1.26.8", "1.26.8; rm -rf /", "2.0"} {
 		_, err := BuildBase(context.Background(), nil, imageTestLog(t), BaseOptions{GoVersion: v})
@@ -328,10 +345,17 @@ func TestTags(t *testing.T) {
 	if got, want := BaseTag("1.26.8"), "cmcgrader-sandbox:go1.26.8"; got != want {
 		t.Errorf("BaseTag = %q, want %q", got, want)
 	}
-	got := ModulesTag("1.26.8", []byte("a"), []byte("b"))
+	got := ModulesTag("1.26.8", []byte("a"), []byte("b"), nil)
 	// sha256("ab") = fb8e20fc2e4c3f24...
 	if want := "cmcgrader-sandbox:go1.26.8-mod-fb8e20fc2e4c"; got != want {
 		t.Errorf("ModulesTag = %q, want %q", got, want)
+	}
+	// The go.mod of a folder the go.mod replaces a module by is part of
+	// the key, and so is its path.
+	withLocal := ModulesTag("1.26.8", []byte("a"), []byte("b"), map[string][]byte{"lib": []byte("module l\n")})
+	moved := ModulesTag("1.26.8", []byte("a"), []byte("b"), map[string][]byte{"lib2": []byte("module l\n")})
+	if withLocal == got || moved == withLocal {
+		t.Errorf("ModulesTag ignores local modules: %s, %s, %s", got, withLocal, moved)
 	}
 }
 
@@ -385,10 +409,14 @@ func TestCheckReplaces(t *testing.T) {
 		{"none", `{"Module":{"Path":"m"}}`, nil},
 		{"module", `{"Replace":[{"Old":{"Path":"a"},"New":{"Path":"b","Version":"v1.0.0"}}]}`, nil},
 		{"dir", `{"Replace":[{"Old":{"Path":"a"},"New":{"Path":"../a"}}]}`, ErrLocalReplace},
+		{"the main module", `{"Module":{"Path":"m"},"Replace":[{"Old":{"Path":"m"},"New":{"Path":"../m"}}]}`, nil},
+		{"a folder given", `{"Module":{"Path":"m"},"Replace":[{"Old":{"Path":"a"},"New":{"Path":"./lib/a/"}}]}`, nil},
+		{"a folder not given", `{"Module":{"Path":"m"},"Replace":[{"Old":{"Path":"a"},"New":{"Path":"./lib/b"}}]}`, ErrLocalReplace},
 	}
+	local := map[string][]byte{"lib/a": []byte("module a\n")}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := checkReplaces([]byte(tt.json)); !errors.Is(err, tt.wantErr) {
+			if err := checkReplaces([]byte(tt.json), local); !errors.Is(err, tt.wantErr) {
 				t.Errorf("checkReplaces = %v, want %v", err, tt.wantErr)
 			}
 		})

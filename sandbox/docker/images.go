@@ -67,9 +67,9 @@ func (im *Images) Modules(ctx context.Context, req sandbox.ImageRequest) (sandbo
 		id, err := im.Engine.ImageID(ctx, base)
 		return sandbox.Image{Ref: base, ID: id}, err
 	}
-	ref := ModulesTag(req.GoVersion, req.GoMod, req.GoSum)
+	ref := ModulesTag(req.GoVersion, req.GoMod, req.GoSum, req.LocalModules)
 	id, err := BuildModules(ctx, im.Engine.Client(), im.Log, ModulesOptions{
-		BaseImage: base, GoMod: req.GoMod, GoSum: req.GoSum, Tag: ref, GoProxy: im.GoProxy,
+		BaseImage: base, GoMod: req.GoMod, GoSum: req.GoSum, LocalModules: req.LocalModules, Tag: ref, GoProxy: im.GoProxy,
 	})
 	if err != nil {
 		return sandbox.Image{}, err
