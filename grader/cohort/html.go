@@ -30,6 +30,11 @@ type (
 		Failed     int
 		Incomplete int
 		Rows       []htmlRow
+		Analysis   htmlAnalysis
+	}
+	// htmlAnalysis is the exams' distributions and the item analysis,
+	// a part of the page of its own (AnalysisHTML).
+	htmlAnalysis struct {
 		ExamStats  []htmlExam
 		Tasks      []htmlTask
 		Thresholds htmlThresholds
@@ -162,12 +167,7 @@ func WriteHTML(w io.Writer, entries []Entry, opts ExportOptions) error {
 		Certified:  a.Certified,
 		Failed:     a.Failed,
 		Incomplete: a.Incomplete,
-		Thresholds: htmlThresholds{
-			MinCandidates:     MinCandidates,
-			EasyAbove:         rate(EasyAbove),
-			HardBelow:         rate(HardBelow),
-			LowDiscrimination: number(LowDiscrimination),
-		},
+		Analysis:   analysisView(a),
 	}
 	for _, ex := range opts.exams() {
 		v.Exams = append(v.Exams, escape.Line(ex))
@@ -197,6 +197,25 @@ func WriteHTML(w io.Writer, entries []Entry, opts ExportOptions) error {
 		}
 		v.Rows = append(v.Rows, row)
 	}
+	var b strings.Builder
+	if err := htmlPage.Execute(&b, v); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// analysisView is the view of the exams' distributions and the item
+// analysis.
+func analysisView(a *Analysis) htmlAnalysis {
+	v := htmlAnalysis{
+		Thresholds: htmlThresholds{
+			MinCandidates:     MinCandidates,
+			EasyAbove:         rate(EasyAbove),
+			HardBelow:         rate(HardBelow),
+			LowDiscrimination: number(LowDiscrimination),
+		},
+	}
 	for _, es := range a.Exams {
 		x := htmlExam{
 			Name: escape.Line(es.Name), Decided: es.Decided, Passed: es.Passed, Incomplete: es.Incomplete,
@@ -225,10 +244,19 @@ func WriteHTML(w io.Writer, entries []Entry, opts ExportOptions) error {
 		}
 		v.Tasks = append(v.Tasks, t)
 	}
+	return v
+}
+
+// AnalysisHTML renders the part of WriteHTML's page that shows the item
+// analysis: each exam's pass rate and score distribution as an SVG
+// histogram, the table of the tasks with their flags, and what the flags
+// mean. It is a fragment, without the page around it, for a page that
+// embeds it (the proctor dashboard); its elements carry the classes of
+// WriteHTML's style sheet. Strings are escaped as in WriteHTML.
+func AnalysisHTML(a *Analysis) (template.HTML, error) {
 	var b strings.Builder
-	if err := htmlPage.Execute(&b, v); err != nil {
-		return err
+	if err := htmlPage.ExecuteTemplate(&b, "analysis", analysisView(a)); err != nil {
+		return "", err
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return template.HTML(b.String()), nil
 }

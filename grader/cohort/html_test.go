@@ -125,3 +125,22 @@ func TestHistogram(t *testing.T) {
 		t.Error("an empty histogram has a bar")
 	}
 }
+
+// TestAnalysisHTML renders the item analysis alone, as the page has it.
+func TestAnalysisHTML(t *testing.T) {
+	entries, opts := sampleCohort(), ExportOptions{Bank: sampleBank()}
+	frag, err := AnalysisHTML(Analyse(opts.Bank, entries))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page bytes.Buffer
+	if err := WriteHTML(&page, entries, opts); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(frag), "<h2>Exams</h2>") || strings.Contains(string(frag), "<html") {
+		t.Errorf("the fragment is not the analysis alone:\n%.200s", frag)
+	}
+	if !strings.Contains(page.String(), string(frag)) {
+		t.Error("the page does not hold the fragment as AnalysisHTML renders it")
+	}
+}

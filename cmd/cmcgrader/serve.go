@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cmcgrader/cmcgrader/grader/dashboard"
+	"github.com/cmcgrader/cmcgrader/grader/store"
+)
+
+type serveFlags struct {
+	db, addr, signKey, tlsCert, tlsKey string
+}
+
+// shutdownTimeout bounds how long serve waits for requests in flight
+// when it stops.
+const shutdownTimeout = 10 * time.Second
+
+func (a *app) serveCmd() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve --db FILE [--addr HOST:PORT] [--sign-key KEYFILE]",
+		Short: "Serve the proctor dashboard of a results store",
+		Long: `Serve serves the proctor dashboard of a cohort's results store: the cohort
+table, each candidate's report, the review queue where a held task is
+accepted or rejected, the audit log and the item analysis.
+
+Every page needs a proctor's token (cmcgrader proctor add). A decision on a
+signed report is signed again with --sign-key, the grader's key; without it,
+signed reports can be read but not reviewed.
+
+It listens on loopback by default. On any other address, give --tls-cert and
+--tls-key, or put it behind a proxy that terminates TLS: tokens and session
+cookies must not cross a network in clear. Interrupt (Ctrl-C) or SIGTERM
+stops it once the requests in flight end.`,
+		Example: `  cmcgrader proctor add ada --db cohort.db
+  cmcgrader serve --db cohort.db --sign-key grader.key`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.serve(cmd.Context(), f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.db, "db", "", "results store (required)")
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fl.StringVar(&f.signKey, "sign-key", "", "private key file: sign reviewed reports again with it")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve over TLS with this certificate file (PEM)")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "the TLS certificate's private key file (PEM)")
+	return cmd
+}
+
+func (a *app) serve(ctx context.Context, f serveFlags) error {
+	switch {
+	case f.db == "":
+		return usageError{errors.New("--db is required: the results store")}
+	case (f.tlsCert == "") != (f.tlsKey == ""):
+		return usageError{errors.New("--tls-cert and --tls-key go together")}
+	}
+	if err := storeExists(f.db); err != nil {
+		return err
+	}
+	key, err := loadSignKey(f.signKey)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, f.db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	d, err := dashboard.New(dashboard.Config{Store: st, SignKey: key, Log: a.log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return err
+	}
+	srv := dashboard.Server(f.addr, d)
+	scheme := "http"
+	if f.tlsCert != "" {
+		scheme = "https"
+	} else if host, _, _ := net.SplitHostPort(f.addr); !isLoopback(host) {
+		fmt.Fprintf(a.stderr, "cmcgrader: warning: %s is not a loopback address and the dashboard has no TLS: tokens and session cookies cross the network in clear; give --tls-cert and --tls-key, or put a TLS proxy in front\n", f.addr)
+	}
+	fmt.Fprintf(a.stdout, "serving the proctor dashboard at %s://%s/ (interrupt to stop)\n", scheme, ln.Addr())
+
+	done := make(chan error, 1)
+	go func() {
+		if f.tlsCert != "" {
+			done <- srv.ServeTLS(ln, f.tlsCert, f.tlsKey)
+		} else {
+			done <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("stop the dashboard: %w", err)
+	}
+	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	fmt.Fprintln(a.stdout, "the dashboard stopped")
+	return nil
+}
+
+// isLoopback says host is a loopback name or address.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// storeExists checks that a results store is there, so that a mistyped
+// --db does not make a new, empty one.
+func storeExists(name string) error {
+	if _, err := os.Stat(name); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("--db %s: no such store; grade a cohort into it first (cmcgrader cohort grade --db)", name)
+		}
+		return fmt.Errorf("--db: %w", err)
+	}
+	return nil
+}
