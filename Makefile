@@ -8,7 +8,7 @@ IMAGE     := cmcgrader-sandbox:go$(GOVERSION)
 DEMO      := build/demo
 CANDIDATE ?= candidate/subset
 
-.PHONY: all build tools image demo test vet clean bench
+.PHONY: all build tools browser image demo test vet clean bench
 
 all: build
 
@@ -23,6 +23,15 @@ tools:
 		command -v apt-get >/dev/null 2>&1 || { echo "debootstrap is missing: install it with your package manager" >&2; exit 1; }; \
 		echo "installing debootstrap"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq debootstrap >/dev/null; \
+	}
+
+# What the dashboard's browser test needs: a Chromium, installed from
+# Debian's packages when there is none.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || { \
+		command -v apt-get >/dev/null 2>&1 || { echo "chromium is missing: install it with your package manager" >&2; exit 1; }; \
+		echo "installing chromium"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	}
 
 # The base sandbox image, built from Debian packages and the Go module proxy
@@ -55,7 +64,7 @@ vet:
 	test -z "$$(gofmt -l cmd grader internal sandbox tasks bench)" || { gofmt -l cmd grader internal sandbox tasks bench; exit 1; }
 	$(GO) vet ./...
 
-test: image vet
+test: image browser vet
 	$(GO) test -count=1 -timeout 75m ./...
 
 clean:
