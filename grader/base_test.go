@@ -44,31 +44,20 @@ func TestBaseOf(t *testing.T) {
 // stops grading with an error, where a base without one needs no modules.
 func TestImageRequestGoMod(t *testing.T) {
 	bank := &tasks.Bank{Go: "1.26.8", Digest: "d"}
-	snapshot := func(t *testing.T, files map[string]string) *repo.Snapshot {
-		work := gittest.InitWork(t)
-		gittest.WriteFiles(t, work, files)
-		gittest.CommitAll(t, work, "base")
-		s, err := repo.Fetch(t.Context(), gittest.Log(t), repo.FetchOptions{URL: gittest.Publish(t, work, t.TempDir(), "base"), Branch: "main"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
 	t.Run("modules", func(t *testing.T) {
-		req, err := imageRequest(bank, snapshot(t, map[string]string{"go.mod": "module m\n", "go.sum": "x\n"}))
+		req, err := imageRequest(bank, baseSnapshot(t, map[string]string{"go.mod": "module m\n", "go.sum": "x\n"}))
 		if err != nil || string(req.GoMod) != "module m\n" || string(req.GoSum) != "x\n" || req.GoVersion != "1.26.8" || req.BankDigest != "d" || req.BaseCommit == "" {
 			t.Errorf("imageRequest = %+v, %v", req, err)
 		}
 	})
 	t.Run("no go.mod", func(t *testing.T) {
-		req, err := imageRequest(bank, snapshot(t, map[string]string{"README.md": "x\n"}))
+		req, err := imageRequest(bank, baseSnapshot(t, map[string]string{"README.md": "x\n"}))
 		if err != nil || req.GoMod != nil {
 			t.Errorf("imageRequest = %+v, %v; want no modules", req, err)
 		}
 	})
 	t.Run("unreadable go.mod", func(t *testing.T) {
-		_, err := imageRequest(bank, snapshot(t, map[string]string{"go.mod/x": "a folder\n"}))
+		_, err := imageRequest(bank, baseSnapshot(t, map[string]string{"go.mod/x": "a folder\n"}))
 		if err == nil || !strings.Contains(err.Error(), "read go.mod of the base") {
 			t.Errorf("imageRequest of a base whose go.mod is a folder: %v, want an error", err)
 		}
@@ -81,20 +70,9 @@ func TestImageRequestGoMod(t *testing.T) {
 // naming the line and the fix.
 func TestImageRequestReplaces(t *testing.T) {
 	bank := &tasks.Bank{Go: "1.26.8", Digest: "d"}
-	snapshot := func(t *testing.T, files map[string]string) *repo.Snapshot {
-		work := gittest.InitWork(t)
-		gittest.WriteFiles(t, work, files)
-		gittest.CommitAll(t, work, "base")
-		s, err := repo.Fetch(t.Context(), gittest.Log(t), repo.FetchOptions{URL: gittest.Publish(t, work, t.TempDir(), "base"), Branch: "main"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
 	const head = "module github.com/meshery/meshkit\n\ngo 1.26\n\n"
 	t.Run("own path and in-tree folder", func(t *testing.T) {
-		req, err := imageRequest(bank, snapshot(t, map[string]string{
+		req, err := imageRequest(bank, baseSnapshot(t, map[string]string{
 			"go.mod":                 head + "require example.com/lib v0.0.0\n\nreplace github.com/meshery/meshkit => ../meshkit\n\nreplace example.com/lib => ./third_party/lib/\n",
 			"third_party/lib/go.mod": "module example.com/lib\n",
 		}))
@@ -111,10 +89,24 @@ func TestImageRequestReplaces(t *testing.T) {
 		{"no go.mod", "replace example.com/x => ./x\n", "go.mod:5: replace example.com/x => ./x: the folder has no go.mod in the base"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := imageRequest(bank, snapshot(t, map[string]string{"go.mod": head + tc.replace}))
+			_, err := imageRequest(bank, baseSnapshot(t, map[string]string{"go.mod": head + tc.replace}))
 			if !errors.Is(err, ErrBaseGoMod) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want ErrBaseGoMod saying %q", err, tc.want)
 			}
 		})
 	}
+}
+
+// baseSnapshot commits files on main and fetches that commit.
+func baseSnapshot(t *testing.T, files map[string]string) *repo.Snapshot {
+	t.Helper()
+	work := gittest.InitWork(t)
+	gittest.WriteFiles(t, work, files)
+	gittest.CommitAll(t, work, "base")
+	s, err := repo.Fetch(t.Context(), gittest.Log(t), repo.FetchOptions{URL: gittest.Publish(t, work, t.TempDir(), "base"), Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
