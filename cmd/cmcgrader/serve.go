@@ -13,10 +13,12 @@ import (
 
 	"github.com/cmcgrader/cmcgrader/grader/dashboard"
 	"github.com/cmcgrader/cmcgrader/grader/store"
+	"github.com/cmcgrader/cmcgrader/grader/webhook"
 )
 
 type serveFlags struct {
 	db, addr, signKey, tlsCert, tlsKey string
+	webhookSecretFile                  string
 }
 
 // shutdownTimeout bounds how long serve waits for requests in flight
@@ -39,7 +41,14 @@ signed reports can be read but not reviewed.
 It listens on loopback by default. On any other address, give --tls-cert and
 --tls-key, or put it behind a proxy that terminates TLS: tokens and session
 cookies must not cross a network in clear. Interrupt (Ctrl-C) or SIGTERM
-stops it once the requests in flight end.`,
+stops it once the requests in flight end.
+
+With --webhook-secret-file (or $CMCGRADER_WEBHOOK_SECRET), it also takes
+GitHub's webhook deliveries at /webhook, authenticated by their signature
+with that secret rather than by a proctor's token: each push to a roster
+candidate's exam branch is queued in the store for grading (the grading
+of the queue is not built yet). /healthz and /readyz answer anyone, with
+no data.`,
 		Example: `  cmcgrader proctor add ada --db cohort.db
   cmcgrader serve --db cohort.db --sign-key grader.key`,
 		Args: noArgs,
@@ -51,6 +60,7 @@ stops it once the requests in flight end.`,
 	fl.StringVar(&f.signKey, "sign-key", "", "private key file: sign reviewed reports again with it")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve over TLS with this certificate file (PEM)")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "the TLS certificate's private key file (PEM)")
+	fl.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "take GitHub webhooks at /webhook, signed with the secret in this file (or $"+webhookSecretEnv+")")
 	return cmd
 }
 
@@ -68,6 +78,10 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if err != nil {
 		return err
 	}
+	secret, err := webhookSecret(f.webhookSecretFile)
+	if err != nil {
+		return err
+	}
 	st, err := store.Open(ctx, f.db)
 	if err != nil {
 		return err
@@ -77,11 +91,17 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if err != nil {
 		return err
 	}
+	var hook http.Handler
+	if secret != nil {
+		if hook, err = webhook.New(webhook.Config{Store: st, Secret: secret, Log: a.log}); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return err
 	}
-	srv := dashboard.Server(f.addr, d)
+	srv := dashboard.Server(f.addr, withProbes(d, hook, st))
 	scheme := "http"
 	if f.tlsCert != "" {
 		scheme = "https"
@@ -89,6 +109,9 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		fmt.Fprintf(a.stderr, "cmcgrader: warning: %s is not a loopback address and the dashboard has no TLS: tokens and session cookies cross the network in clear; give --tls-cert and --tls-key, or put a TLS proxy in front\n", f.addr)
 	}
 	fmt.Fprintf(a.stdout, "serving the proctor dashboard at %s://%s/ (interrupt to stop)\n", scheme, ln.Addr())
+	if hook != nil {
+		fmt.Fprintf(a.stdout, "taking GitHub webhooks at %s://%s/webhook\n", scheme, ln.Addr())
+	}
 
 	done := make(chan error, 1)
 	go func() {

@@ -137,4 +137,32 @@ CREATE TABLE proctors (
 	added_ns     INTEGER NOT NULL
 ) STRICT;
 `,
+	// 2: webhook deliveries and the push queue.
+	`
+-- Every webhook delivery received, by GitHub's delivery id, so that a
+-- redelivery is recognised after a restart.
+CREATE TABLE deliveries (
+	id          TEXT PRIMARY KEY,
+	event       TEXT NOT NULL,
+	received_ns INTEGER NOT NULL,
+	outcome     TEXT NOT NULL DEFAULT '' -- '' while the delivery is handled
+) STRICT;
+
+-- Pushes to candidates' exam branches, to grade in the order received.
+CREATE TABLE pushes (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	candidate   TEXT NOT NULL REFERENCES candidates (id),
+	commit_sha  TEXT NOT NULL,
+	received_ns INTEGER NOT NULL,
+	state       TEXT NOT NULL DEFAULT 'queued'
+		CHECK (state IN ('queued', 'running', 'done', 'superseded', 'late')),
+	holder      TEXT NOT NULL DEFAULT '',
+	token       TEXT NOT NULL DEFAULT '',
+	expires_ns  INTEGER NOT NULL DEFAULT 0,
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	updated_ns  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX pushes_candidate ON pushes (candidate, state);
+CREATE INDEX pushes_state ON pushes (state);
+`,
 }
