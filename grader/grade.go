@@ -586,7 +586,11 @@ func runEnv(lim sandbox.Limits) []string {
 // user through sandbox.ExecHelper.
 func Command(t *tasks.Task, c *canary) []string {
 	if t.Runner == tasks.RunnerOPA {
-		cmd := []string{sandbox.OPAPath, "test", "--format=json", "--exit-zero-on-skipped",
+		// opa opens the canary by path, /dev/stdin: a pipe made by the
+		// supervisor is not the sandbox user's to open again, so cat, run
+		// as that user too, hands the canary on through a pipe of its own.
+		// The shell's exit status is opa's.
+		cmd := []string{"sh", "-c", `cat | ` + sandbox.OPAPath + ` "$@"`, "opa", "test", "--format=json", "--exit-zero-on-skipped",
 			"--timeout=" + t.Timeout.String(), "--run=" + opaRunPattern(append(append([]string{}, t.Tests...), c.Names...)), "--"}
 		cmd = append(cmd, t.Packages...)
 		for _, h := range t.Hidden {
