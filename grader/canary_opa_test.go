@@ -38,7 +38,7 @@ func TestCanaryOPA(t *testing.T) {
 	}
 	cmd := Command(task, c)
 	want := []string{"sh", "-c", "cat | " + sandbox.OPAPath + ` "$@"`, "opa", "test", "--format=json", "--exit-zero-on-skipped", "--timeout=1m0s",
-		`--run=^(data\.p_test\.test_a|data\.p_test\.test_b|data\.` + pkg + `\.test_` + c.Token + `)(#[0-9]+)?$`,
+		`--run=^(data\.p_test\.test_a|data\.p_test\["test_a#[0-9]+"\]|data\.p_test\.test_b|data\.p_test\["test_b#[0-9]+"\]|data\.` + pkg + `\.test_` + c.Token + `|data\.` + pkg + `\["test_` + c.Token + `#[0-9]+"\]` + `)$`,
 		"--", "policies", "hidden/q_test.rego", "/dev/stdin"}
 	if !slices.Equal(cmd, want) {
 		t.Errorf("command\n%q\nwant\n%q", cmd, want)

@@ -625,13 +625,16 @@ func RunPattern(names []string) string {
 }
 
 // opaRunPattern returns an `opa test --run` pattern matching exactly the
-// test rules of names (full paths), and the names opa gives their repeats.
+// test rules of names (full paths), and their repeats: opa renames the
+// second declaration of a test rule in a package "name#01", which its
+// filter sees as data.pkg["name#01"].
 func opaRunPattern(names []string) string {
-	quoted := make([]string, len(names))
-	for i, n := range names {
-		quoted[i] = regexp.QuoteMeta(n)
+	var alts []string
+	for _, n := range names {
+		i := strings.LastIndexByte(n, '.')
+		alts = append(alts, regexp.QuoteMeta(n), regexp.QuoteMeta(n[:i])+`\["`+regexp.QuoteMeta(n[i+1:])+`#[0-9]+"\]`)
 	}
-	return "^(" + strings.Join(quoted, "|") + ")(#[0-9]+)?$"
+	return "^(" + strings.Join(alts, "|") + ")$"
 }
 
 // under reports whether the slash path p is one of roots or inside one.
