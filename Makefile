@@ -36,8 +36,9 @@ browser:
 
 # The base sandbox image, built from Debian packages and the Go module proxy
 # (no container registry needed). When it exists, only the grader's own
-# files in it (the supervisor, the JUnit reporter) are brought up to date,
-# which needs neither debootstrap nor the network; `make image FORCE=1`
+# files in it (the supervisor, the JUnit reporter, opa) are brought up to
+# date, which needs no debootstrap, and the Go module proxy only to build a
+# new opa version the first time; `make image FORCE=1`
 # rebuilds it whole.
 image: build
 	@if [ -z "$(FORCE)" ] && docker image inspect $(IMAGE) >/dev/null 2>&1; then \

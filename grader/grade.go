@@ -468,8 +468,9 @@ func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *repo.Snapshot
 		Private:   c.Private,
 		Stdin:     c.Entry,
 		// The go command runs as the supervisor and starts each test
-		// binary through the supervisor's exec helper.
-		Driver: t.Runner != tasks.RunnerJS,
+		// binary through the supervisor's exec helper; node and opa run
+		// candidate code themselves, as the sandbox user.
+		Driver: t.Runner == tasks.RunnerGo,
 	}
 	res, err := g.Runner.Run(ctx, spec)
 	if err != nil {
@@ -477,6 +478,13 @@ func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *repo.Snapshot
 	}
 	var parsed *testout.Results
 	switch t.Runner {
+	case tasks.RunnerOPA:
+		parsed, err = testout.ParseOPA(res.Stdout)
+		if err != nil {
+			// opa writes its report whole at the end: unparsable
+			// output is a run killed or flooded.
+			parsed = &testout.Results{Incomplete: true}
+		}
 	case tasks.RunnerJS:
 		parsed, err = testout.ParseJUnit(strings.NewReader(string(res.Stdout)))
 		if err != nil {
@@ -491,8 +499,15 @@ func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *repo.Snapshot
 		}
 	}
 	o := report.Outcome{Run: res, Results: parsed}
+	shadow, shadowPassed := "", false
+	if t.Runner == tasks.RunnerOPA {
+		shadow, shadowPassed = c.opaOwn(t, parsed)
+	}
 	attested, late := c.attested(parsed), ""
-	if attested {
+	if attested && shadow != "" {
+		attested = false
+		o.Mismatch = shadow
+	} else if attested {
 		// The output is the tests' own; it must also agree with how
 		// the test processes ended, and hold every result they reported.
 		why := c.check(parsed, res.Exits)
@@ -513,7 +528,7 @@ func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *repo.Snapshot
 		// Results after the check test come from parallel hidden
 		// tests, the bank's doing: they are not counted, but not called
 		// forged either.
-		o.Forged = late == "" && !res.TimedOut && !res.OOMKilled && !parsed.BuildFailed && onlyPasses(t, parsed)
+		o.Forged = late == "" && !res.TimedOut && !res.OOMKilled && !parsed.BuildFailed && (onlyPasses(t, parsed) || shadowPassed)
 	}
 	c.strip(parsed)
 	if len(parsed.Tests) == 0 && !parsed.BuildFailed && res.ExitCode != 0 && !res.TimedOut && !res.OOMKilled {
@@ -563,10 +578,28 @@ func runEnv(lim sandbox.Limits) []string {
 
 // Command returns the command that runs task t's hidden tests, with the
 // run's canary c. JavaScript: node runs the entry module, which the
-// supervisor gives it on stdin, and its tests in one process. Go: the go
-// command, run as the supervisor, compiles the canary in through -overlay
-// and runs each test binary as the sandbox user through sandbox.ExecHelper.
+// supervisor gives it on stdin, and its tests in one process. OPA: opa
+// test loads the task's policy paths, the hidden files they do not hold,
+// and the canary from stdin, and runs the hidden test rules and the
+// canary only. Go: the go command, run as the supervisor, compiles the
+// canary in through -overlay and runs each test binary as the sandbox
+// user through sandbox.ExecHelper.
 func Command(t *tasks.Task, c *canary) []string {
+	if t.Runner == tasks.RunnerOPA {
+		// opa opens the canary by path, /dev/stdin: a pipe made by the
+		// supervisor is not the sandbox user's to open again, so cat, run
+		// as that user too, hands the canary on through a pipe of its own.
+		// The shell's exit status is opa's.
+		cmd := []string{"sh", "-c", `cat | ` + sandbox.OPAPath + ` "$@"`, "opa", "test", "--format=json", "--exit-zero-on-skipped",
+			"--timeout=" + t.Timeout.String(), "--run=" + opaRunPattern(append(append([]string{}, t.Tests...), c.Names...)), "--"}
+		cmd = append(cmd, t.Packages...)
+		for _, h := range t.Hidden {
+			if !under(h.Path, t.Packages) {
+				cmd = append(cmd, h.Path)
+			}
+		}
+		return append(cmd, opaStdin)
+	}
 	if t.Runner == tasks.RunnerJS {
 		return []string{"node", "--test-reporter=" + sandbox.ReporterPath, "--test-reporter-destination=stdout", "--input-type=module"}
 	}
@@ -589,4 +622,28 @@ func RunPattern(names []string) string {
 		}
 	}
 	return "^(" + strings.Join(top, "|") + ")$"
+}
+
+// opaRunPattern returns an `opa test --run` pattern matching exactly the
+// test rules of names (full paths), and their repeats: opa renames the
+// second declaration of a test rule in a package "name#01", which its
+// filter sees as data.pkg["name#01"].
+func opaRunPattern(names []string) string {
+	var alts []string
+	for _, n := range names {
+		i := strings.LastIndexByte(n, '.')
+		alts = append(alts, regexp.QuoteMeta(n), regexp.QuoteMeta(n[:i])+`\["`+regexp.QuoteMeta(n[i+1:])+`#[0-9]+"\]`)
+	}
+	return "^(" + strings.Join(alts, "|") + ")$"
+}
+
+// under reports whether the slash path p is one of roots or inside one.
+func under(p string, roots []string) bool {
+	for _, r := range roots {
+		r = path.Clean(r)
+		if r == "." || p == r || strings.HasPrefix(p, r+"/") {
+			return true
+		}
+	}
+	return false
 }

@@ -16,16 +16,16 @@ import (
 
 // ToolVersions are the toolchain versions an image carries.
 type ToolVersions struct {
-	Go, Node string
+	Go, Node, OPA string
 }
 
-// Toolchain tells which Go and Node versions an image carries.
+// Toolchain tells which Go, Node and OPA versions an image carries.
 type Toolchain interface {
 	Versions(ctx context.Context, img sandbox.Image) (ToolVersions, error)
 }
 
-// SandboxToolchain asks the image itself: it runs `go env GOVERSION` and
-// `node --version` once, in a sandbox with no workspace.
+// SandboxToolchain asks the image itself: it runs `go env GOVERSION`,
+// `node --version` and `opa version` once, in a sandbox with no workspace.
 type SandboxToolchain struct {
 	// Runner runs the sandbox. Required.
 	Runner sandbox.Runner
@@ -41,7 +41,8 @@ func (s SandboxToolchain) Versions(ctx context.Context, img sandbox.Image) (Tool
 	res, err := s.Runner.Run(ctx, sandbox.Spec{
 		Image: img.ID,
 		Cmd: []string{"sh", "-c",
-			`echo "go=$(go env GOVERSION 2>/dev/null)"; echo "node=$(node --version 2>/dev/null)"`},
+			`echo "go=$(go env GOVERSION 2>/dev/null)"; echo "node=$(node --version 2>/dev/null)"; ` +
+				`echo "opa=$(opa version 2>/dev/null | sed -n 's/^Version: //p')"`},
 		Env:     []string{"LANG=C.UTF-8", "LC_ALL=C.UTF-8"},
 		Limits:  sandbox.Limits{Timeout: 2 * time.Minute, OutputBytes: 64 << 10},
 		Labels:  map[string]string{"dev.cmcgrader.probe": "toolchain"},
@@ -64,6 +65,8 @@ func (s SandboxToolchain) Versions(ctx context.Context, img sandbox.Image) (Tool
 			v.Go = strings.TrimSpace(val)
 		case "node":
 			v.Node = strings.TrimSpace(val)
+		case "opa":
+			v.OPA = strings.TrimSpace(val)
 		}
 	}
 	return v, nil
@@ -81,7 +84,7 @@ func (g *Grader) toolVersions(ctx context.Context, img sandbox.Image) <-chan Too
 	go func() {
 		v, err := g.Toolchain.Versions(ctx, img)
 		if err != nil {
-			g.Log.WithError(err).Warn("the receipt will not name the image's Go and Node versions")
+			g.Log.WithError(err).Warn("the receipt will not name the image's Go, Node and OPA versions")
 		}
 		done <- v
 	}()
@@ -109,7 +112,7 @@ func (g *Grader) receipt(rep *report.Report, bank *tasks.Bank, cand *repo.Snapsh
 		},
 		GraderVersion: g.Version,
 	}
-	rc.Image.Go, rc.Image.Node = v.Go, v.Node
+	rc.Image.Go, rc.Image.Node, rc.Image.OPA = v.Go, v.Node, v.OPA
 	for _, t := range bank.Tasks {
 		rc.Bank.Tasks = append(rc.Bank.Tasks, report.TaskDigest{ID: t.ID, Digest: t.Digest(), Timeout: t.Timeout})
 	}

@@ -58,6 +58,9 @@ const (
 	// `node --test`. Where it cuts a test's output, it writes a line that
 	// starts with the grader's one cut marker (internal/capture.Mark).
 	ReporterPath = "/opt/cmcgrader/junit-reporter.mjs"
+	// OPAPath is where images keep the opa command (Open Policy Agent),
+	// which runs the Rego tests of opa tasks.
+	OPAPath = "/usr/local/bin/opa"
 	// ExecHelper is the program a driver command starts candidate code
 	// through: "go test -exec ExecHelper".
 	ExecHelper = SupervisorPath + " exec"

@@ -21,6 +21,9 @@ const (
 	// RunnerJS runs `node --test` on Task.Packages (test file paths) with a
 	// JUnit reporter.
 	RunnerJS Runner = "js"
+	// RunnerOPA runs `opa test --format=json` on Task.Packages (Rego
+	// policy folders or files) and the hidden Rego test files.
+	RunnerOPA Runner = "opa"
 )
 
 // Scoring names how a task's points follow from its hidden tests.
@@ -87,14 +90,16 @@ type Task struct {
 	Difficulty string
 	// Points is what the task is worth (> 0; default 2).
 	Points float64
-	// Runner is go or js.
+	// Runner is go, js or opa.
 	Runner Runner
-	// Packages are Go package patterns (./server/handlers) for RunnerGo or
-	// test file paths relative to the repo root for RunnerJS.
+	// Packages are Go package patterns (./server/handlers) for RunnerGo,
+	// test file paths relative to the repo root for RunnerJS, or the
+	// policy folders and .rego files opa loads for RunnerOPA.
 	Packages []string
 	// Tests are the hidden test names that must pass. For Go these are
 	// top-level test function names or subtests as go test reports them
-	// ("TestX/case"); for JS, the test names as the reporter writes them.
+	// ("TestX/case"); for JS, the test names as the reporter writes them;
+	// for OPA, the test rules by full path (data.models.policy.test_allow).
 	Tests []string
 	// Scoring is all-or-nothing (default) or partial.
 	Scoring Scoring

@@ -193,10 +193,10 @@ func (c *taskCheck) spec(s *taskSpec, t *Task) {
 	t.Runner = Runner(s.Runner)
 	switch t.Runner {
 	case "":
-		c.bad("runner", "required: go or js")
-	case RunnerGo, RunnerJS:
+		c.bad("runner", "required: go, js or opa")
+	case RunnerGo, RunnerJS, RunnerOPA:
 	default:
-		c.bad("runner", "must be go or js (got %q)", s.Runner)
+		c.bad("runner", "must be go, js or opa (got %q)", s.Runner)
 	}
 
 	c.packages(s.Packages, t.Runner)
@@ -217,6 +217,10 @@ func (c *taskCheck) spec(s *taskSpec, t *Task) {
 			c.bad("tests", "test names must not be empty")
 		case t.Runner == RunnerGo:
 			if msg := checkGoTestName(name); msg != "" {
+				c.bad("tests", "%q: %s", name, msg)
+			}
+		case t.Runner == RunnerOPA:
+			if msg := checkRegoTestName(name); msg != "" {
 				c.bad("tests", "%q: %s", name, msg)
 			}
 		}
@@ -272,6 +276,8 @@ func (c *taskCheck) packages(list []string, r Runner) {
 			c.bad("packages", "required: the Go packages to test, like [./server/handlers]")
 		case RunnerJS:
 			c.bad("packages", "required: the test files node --test runs, like [ui/src/hidden/health.test.mjs]")
+		case RunnerOPA:
+			c.bad("packages", "required: the policy folders or .rego files opa test loads, like [policies]")
 		}
 		return
 	}
@@ -287,10 +293,10 @@ func (c *taskCheck) packages(list []string, r Runner) {
 			if msg := checkGoPattern(p); msg != "" {
 				c.bad("packages", "%q: %s", p, msg)
 			}
-		case RunnerJS:
+		case RunnerJS, RunnerOPA:
 			msg := checkRepoPath(p)
 			if msg == "" && strings.HasPrefix(p, "-") {
-				msg = "must not start with - (node would read it as a flag)"
+				msg = "must not start with - (it would be read as a flag)"
 			}
 			if msg != "" {
 				c.bad("packages", "%q: %s", p, msg)
@@ -321,6 +327,10 @@ func (c *taskCheck) hidden(s *taskSpec, t *Task) {
 		}
 		if t.Runner == RunnerGo && !strings.HasSuffix(p, "_test.go") {
 			c.bad("hidden", "%q: a go task's hidden files must be tests, ending in _test.go", p)
+			complete = false
+		}
+		if t.Runner == RunnerOPA && !strings.HasSuffix(p, ".rego") {
+			c.bad("hidden", "%q: an opa task's hidden files must be Rego, ending in .rego", p)
 			complete = false
 		}
 		rel := hiddenRel + "/" + p
@@ -433,6 +443,11 @@ func (c *taskCheck) tests(t *Task) {
 		case RunnerJS:
 			if name != "" && !quotedIn(name, t.Hidden) {
 				c.bad("tests", "%q does not appear in the hidden files as a quoted string, as in test('%s', ...)", name, name)
+			}
+		case RunnerOPA:
+			if checkRegoTestName(name) == "" && !regoRuleIn(name, t.Hidden) {
+				pkg, rule := splitRegoTest(name)
+				c.bad("tests", "%q is not declared in the hidden files; want a file with `package %s` and a rule %s", name, pkg, rule)
 			}
 		}
 	}

@@ -80,6 +80,9 @@ type ReceiptImage struct {
 	// nil) or the image has no such program.
 	Go   string `json:"go"`
 	Node string `json:"node"`
+	// OPA is the version `opa version` prints in the image (e.g.
+	// "1.22.3"); empty when not asked or the image has no opa.
+	OPA string `json:"opa,omitempty"`
 }
 
 // ReceiptLimits are the limits of every task run, defaults applied, and

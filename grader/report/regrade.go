@@ -99,6 +99,7 @@ func (a *Receipt) Diff(b *Receipt) []string {
 	diff("image.id", a.Image.ID, b.Image.ID)
 	diff("image.go", a.Image.Go, b.Image.Go)
 	diff("image.node", a.Image.Node, b.Image.Node)
+	diff("image.opa", a.Image.OPA, b.Image.OPA)
 	diff("limits", a.Limits, b.Limits)
 	diff("grader_version", a.GraderVersion, b.GraderVersion)
 	return out

@@ -129,6 +129,7 @@ func TestReceiptDiff(t *testing.T) {
 		{"task gone", func(r *Receipt) { r.Bank.Tasks = nil }, "bank.tasks: server-health not graded again"},
 		{"image", func(r *Receipt) { r.Image.ID = "sha256:x" }, "image.id: "},
 		{"go", func(r *Receipt) { r.Image.Go = "go1.27" }, "image.go: go1.26.8 → go1.27"},
+		{"opa", func(r *Receipt) { r.Image.OPA = "1.23.0" }, "image.opa:  → 1.23.0"},
 		{"limits", func(r *Receipt) { r.Limits.CPUs = 1 }, "limits: "},
 		{"grader", func(r *Receipt) { r.GraderVersion = "v0.2.0" }, "grader_version: v0.1.0 → v0.2.0"},
 	} {

@@ -21,10 +21,12 @@ const (
 
 // Test is one test's reported outcome.
 type Test struct {
-	// Package is the Go import path, or the JUnit classname (else suite name).
+	// Package is the Go import path, the JUnit classname (else suite
+	// name), or the Rego package (data.models.policy_test).
 	Package string `json:"package,omitempty"`
-	// Name is the test as its runner names it: "TestX", "TestX/sub", or the
-	// JS test name ("describe > it").
+	// Name is the test as its runner names it: "TestX", "TestX/sub", the
+	// JS test name ("describe > it"), or the Rego test rule by its full
+	// path ("data.models.policy_test.test_allow").
 	Name   string `json:"name"`
 	Status Status `json:"status"`
 	// Elapsed is the test's own duration as reported.
@@ -32,6 +34,10 @@ type Test struct {
 	// Output is kept for failed tests only, capped at MaxTestOutput bytes
 	// (the head and the tail, with a marker where the middle was cut).
 	Output string `json:"output,omitempty"`
+	// File is the file that declares the test, where the runner says
+	// (OPA: the test rule's location); "" otherwise. It is not written
+	// out.
+	File string `json:"-"`
 	// Rank is the rank of the event that gave the result, counting the
 	// results of the stream from 1; 0 when the parser does not rank them
 	// (JUnit) or no result came. It is not written out.

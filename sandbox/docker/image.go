@@ -41,9 +41,16 @@ const (
 	// ImageGoLabel holds the Go version an image carries (e.g. "1.26.8").
 	ImageGoLabel = "dev.cmcgrader.go"
 	// ImageFilesLabel holds the hex SHA-256 of the grader's own files an
-	// image carries: the JUnit reporter (sandbox.ReporterPath) and the source of
-	// the supervisor (sandbox.SupervisorPath).
+	// image carries: the JUnit reporter (sandbox.ReporterPath), the source of
+	// the supervisor (sandbox.SupervisorPath) and the OPA version
+	// (sandbox.OPAPath).
 	ImageFilesLabel = "dev.cmcgrader.files"
+	// ImageOPALabel holds the OPA version an image carries (e.g. "1.22.3").
+	ImageOPALabel = "dev.cmcgrader.opa"
+	// DefaultOPAVersion is the OPA release base images carry: its opa
+	// command is built on the host from the Go module
+	// github.com/open-policy-agent/opa.
+	DefaultOPAVersion = "1.22.3"
 	// ImageBaseLabel holds, on a modules image, the ID of its base image.
 	ImageBaseLabel = "dev.cmcgrader.base"
 	// ModCacheDir is the image's GOMODCACHE, filled by BuildModules.
@@ -98,8 +105,15 @@ type BaseOptions struct {
 	// Default os.TempDir().
 	TempDir string
 	// GoCommand is the host go command that downloads the toolchain
-	// module. Default "go".
+	// module and builds opa. Default "go".
 	GoCommand string
+	// OPAVersion is the OPA release built into the image (sandbox.OPAPath),
+	// without the "v". Default DefaultOPAVersion.
+	OPAVersion string
+	// OPACache is the host folder keeping the opa commands built, one
+	// folder per version, so that an update builds each version once.
+	// Default cmcgrader-opa in TempDir.
+	OPACache string
 	// Debootstrap is the host debootstrap command. Default "debootstrap".
 	Debootstrap string
 }
@@ -155,7 +169,7 @@ func BuildBase(ctx context.Context, cli ImageClient, log *logrus.Entry, opts Bas
 	log = log.WithField("image", opts.Tag)
 	// fresh says img can be used as it is.
 	fresh := func(img *client.ImageInspectResult) bool {
-		return img != nil && !opts.Force && labelOf(img, ImageFilesLabel) == filesDigest()
+		return img != nil && !opts.Force && labelOf(img, ImageFilesLabel) == filesDigest(opts.OPAVersion)
 	}
 	img, err := inspectImage(ctx, cli, opts.Tag)
 	if err != nil || fresh(img) {
@@ -336,28 +350,41 @@ func idOf(img *client.ImageInspectResult) string {
 }
 
 // filesDigest is the hex SHA-256 of the grader's files this binary bakes
-// into base images (their ImageFilesLabel).
-func filesDigest() string {
+// into base images with OPA opaVersion (their ImageFilesLabel).
+func filesDigest(opaVersion string) string {
 	h := sha256.New()
 	h.Write(junitReporter)
 	h.Write([]byte{0})
 	h.Write(supervisorSource)
+	h.Write([]byte("\x00opa\x00" + opaVersion))
 	return hex.EncodeToString(h.Sum(nil))
 }
 
 // buildFiles rebuilds the base image tag from the image id with the
-// grader's files of this binary: the JUnit reporter, and the supervisor,
-// compiled there offline by the image's Go toolchain. A change to either
-// costs one small layer, not a new base. Images made before warm cache
-// views existed get their view here too.
+// grader's files of this binary: the JUnit reporter, the supervisor,
+// compiled there offline by the image's Go toolchain, and opa, built on
+// the host (hostOPA). A change to any costs one layer, not a new base.
+// Images made before warm cache views existed get their view here too.
 func buildFiles(ctx context.Context, cli ImageClient, log *logrus.Entry, id string, opts BaseOptions) (string, error) {
-	// One COPY of a new folder: consecutive COPY steps whose layer comes
-	// out empty (the reporter unchanged) make the classic builder fail
-	// with "layer does not exist".
+	var opa []byte
+	err := phase(log, "build opa "+opts.OPAVersion, func() error {
+		bin, err := hostOPA(ctx, log, opts)
+		if err == nil {
+			opa, err = os.ReadFile(bin)
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	// One COPY of a tree at the root, holding a new folder and opa in its
+	// place: consecutive COPY steps whose layer comes out empty (the
+	// reporter unchanged) make the classic builder fail with "layer does
+	// not exist", and a copy moved by RUN would weigh twice.
 	const src = "/opt/cmcgrader/src"
 	dockerfile := fmt.Sprintf(`FROM %s
 USER 0:0
-COPY files %s
+COPY root /
 RUN cp %s/junit-reporter.mjs %s \
  && cd %s/supervise \
  && HOME=/tmp GOCACHE=/tmp/supervise-cache CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off go build -trimpath -o %s . \
@@ -365,12 +392,13 @@ RUN cp %s/junit-reporter.mjs %s \
  && chmod 0755 %s && chmod 0644 %s \
  && { [ -f %s ] || [ ! -d %s ] || { %s; }; }
 USER 1000:1000
-`, id, src, src, sandbox.ReporterPath, src, sandbox.SupervisorPath, src, sandbox.SupervisorPath, sandbox.ReporterPath, sandbox.WarmCacheView, sandbox.WarmCacheDir, warmViewScript) + labelInstruction(baseLabels(opts))
+`, id, src, sandbox.ReporterPath, src, sandbox.SupervisorPath, src, sandbox.SupervisorPath, sandbox.ReporterPath, sandbox.WarmCacheView, sandbox.WarmCacheDir, warmViewScript) + labelInstruction(baseLabels(opts))
 	files := []contextFile{
 		{"Dockerfile", dockerfile},
-		{"files/junit-reporter.mjs", string(junitReporter)},
-		{"files/supervise/go.mod", "module cmcgrader.invalid/supervise\n\ngo " + langVersion(opts.GoVersion) + "\n"},
-		{"files/supervise/main.go", string(supervisorSource)},
+		{"root" + src + "/junit-reporter.mjs", string(junitReporter)},
+		{"root" + src + "/supervise/go.mod", "module cmcgrader.invalid/supervise\n\ngo " + langVersion(opts.GoVersion) + "\n"},
+		{"root" + src + "/supervise/main.go", string(supervisorSource)},
+		{"root" + sandbox.OPAPath, string(opa)},
 	}
 	pr, stop := pipe(func(w io.Writer) error { return writeContext(w, files, "", "") })
 	defer stop()
@@ -477,6 +505,16 @@ func (o BaseOptions) withDefaults() BaseOptions {
 	}
 	if o.Debootstrap == "" {
 		o.Debootstrap = "debootstrap"
+	}
+	if o.OPAVersion == "" {
+		o.OPAVersion = DefaultOPAVersion
+	}
+	if o.OPACache == "" {
+		dir := o.TempDir
+		if dir == "" {
+			dir = os.TempDir()
+		}
+		o.OPACache = filepath.Join(dir, "cmcgrader-opa")
 	}
 	return o
 }
@@ -653,6 +691,9 @@ func writeContext(w io.Writer, files []contextFile, dir, at string) error {
 	tw := tar.NewWriter(w)
 	for _, f := range files {
 		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: f.name, Mode: 0o644, Size: int64(len(f.body)), ModTime: time.Unix(0, 0)}
+		if strings.Contains(f.name, "/bin/") {
+			hdr.Mode = 0o755 // a program
+		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}

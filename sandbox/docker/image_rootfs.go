@@ -277,7 +277,8 @@ func baseLabels(opts BaseOptions) map[string]string {
 	}
 	l[ImageLabel] = "true"
 	l[ImageGoLabel] = opts.GoVersion
-	l[ImageFilesLabel] = filesDigest()
+	l[ImageFilesLabel] = filesDigest(opts.OPAVersion)
+	l[ImageOPALabel] = opts.OPAVersion
 	return l
 }
 

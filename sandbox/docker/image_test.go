@@ -188,8 +188,8 @@ func TestBuildBaseUpdatesFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if img.ID != id || labelOf(&img, ImageFilesLabel) != filesDigest() {
-		t.Errorf("%s: id %s, files label %q; want %s, %s", tag, img.ID, labelOf(&img, ImageFilesLabel), id, filesDigest())
+	if img.ID != id || labelOf(&img, ImageFilesLabel) != filesDigest(DefaultOPAVersion) {
+		t.Errorf("%s: id %s, files label %q; want %s, %s", tag, img.ID, labelOf(&img, ImageFilesLabel), id, filesDigest(DefaultOPAVersion))
 	}
 	code, out := runImageContainer(t, d, tag, nil, "sh", "-c", "sha256sum "+sandbox.ReporterPath+" && test -x "+sandbox.SupervisorPath)
 	if code != 0 || !strings.HasPrefix(out, reporterSum()) {

@@ -14,12 +14,13 @@
 # task's status and points and each exam's total: the numbers of EXPECTED.md.
 #
 # This runs the fixture's code on the host: use it on the trusted sample only.
-# Needs git, go and node. GO and NODE name other binaries; the task's own timeout
+# Needs git, go, node and opa. GO, NODE and OPA name other binaries; the task's own timeout
 # applies to each run (coreutils timeout).
 set -eu
 
 GO=${GO:-go}
 NODE=${NODE:-node}
+OPA=${OPA:-opa}
 GOTOOLCHAIN=local
 GOFLAGS=-mod=readonly
 export GOTOOLCHAIN GOFLAGS
@@ -97,6 +98,12 @@ runtests() {
 		(cd "$1" && timeout -k 5 "$limit" "$NODE" --test --test-reporter=tap $pkgs) >"$tmp/out" 2>&1 || rc=$?
 		# top-level TAP results: "ok N - name"; a skipped test is not a pass
 		grep -v -e ' # SKIP' -e ' # TODO' "$tmp/out" | sed -n 's/^ok [0-9]* - //p' >"$tmp/passed" || true
+	elif [ "$runner" = opa ]; then
+		# shellcheck disable=SC2086 # policy paths hold no spaces
+		(cd "$1" && timeout -k 5 "$limit" "$OPA" test --format=json --exit-zero-on-skipped $pkgs $(ylist hidden "$yml")) >"$tmp/out" 2>&1 || rc=$?
+		# each test case: "package": "data.p", "name": "test_x", then "fail" if it failed
+		tr -d '\n ' <"$tmp/out" | sed 's/},{"location"/\n/g' | grep -v -e '"fail":true' -e '"error":' -e '"skip":true' |
+			sed -n 's/.*"package":"\([^"]*\)","name":"\([^"]*\)".*/\1.\2/p' >"$tmp/passed" || true
 	else
 		re=$(sed 's,/.*,,' "$tmp/tests" | sort -u | paste -sd'|' -)
 		# shellcheck disable=SC2086 # package patterns hold no spaces
@@ -155,10 +162,12 @@ layout() {
 	(cd "$1/hidden" && find . -type f | sed 's,^\./,,' | sort) >"$tmp/present"
 	cmp -s "$tmp/listed" "$tmp/present" || problem "$id: hidden/ does not hold exactly the listed files"
 	ylist tests "$1/task.yaml" | sed 's,/.*,,' >"$tmp/names"
-	js=false
-	[ "$(yval runner "$1/task.yaml")" = js ] && js=true
+	runner=$(yval runner "$1/task.yaml")
 	while IFS= read -r name; do
-		if $js; then
+		if [ "$runner" = opa ]; then
+			rule=${name##*.}
+			grep -rqE "^[[:space:]]*$rule\b" "$1/hidden" || problem "$id: rule $rule not in a hidden file"
+		elif [ "$runner" = js ]; then
 			grep -rqF -e "'$name'" -e "\"$name\"" "$1/hidden" || problem "$id: test \"$name\" not in a hidden file"
 		else
 			grep -rqF "func $name(" "$1/hidden" || problem "$id: func $name( not in a hidden file"
