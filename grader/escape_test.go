@@ -7,7 +7,6 @@ import (
 
 	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/internal/escape/escapetest"
-	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
 const hostile = escapetest.Hostile
@@ -20,14 +19,6 @@ func TestTextOutputsEscape(t *testing.T) {
 		write func(w *bytes.Buffer) error
 		own   []string // escape sequences the output draws itself
 	}{
-		{name: "progress", own: []string{"\r\033[K"}, write: func(w *bytes.Buffer) error {
-			p := NewTerminalProgress(w, 2)
-			p.Phase(hostile)
-			p.TaskStarted(&tasks.Task{ID: "a\x1b[2K\u202e"})
-			p.TaskDone(report.TaskGrade{ID: hostile, Status: report.Failed, Possible: 1})
-			p.Close()
-			return nil
-		}},
 		{name: "verify table", write: func(w *bytes.Buffer) error {
 			v := &Verification{
 				Bank: report.BankInfo{Name: "cmc", Digest: strings.Repeat("d", 64)}, BaseCommit: strings.Repeat("b", 40), Runs: 1,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cmcgrader/cmcgrader/grader"
 	"github.com/cmcgrader/cmcgrader/grader/repo"
+	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/internal/bytesize"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/sandbox/docker"
@@ -111,7 +112,7 @@ func (a *app) newGrader(ctx context.Context, f *runFlags, total int) (*grader.Gr
 		}
 	}
 	if showProgress(f.progress, a.stderr) {
-		tp := grader.NewTerminalProgress(a.stderr, total)
+		tp := report.NewTerminalProgress(a.stderr, total)
 		g.Progress = tp
 		cleanup = func() { tp.Close(); a.atQuit(nil); eng.Close() }
 	}

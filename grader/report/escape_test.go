@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cmcgrader/cmcgrader/internal/escape/escapetest"
+	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
 const hostile = escapetest.Hostile
@@ -42,6 +43,14 @@ func TestTextOutputsEscape(t *testing.T) {
 			old.Receipt = &rc
 			old.Tasks[0].ID = hostile
 			return Compare(old, sampleReport()).WriteText(w)
+		}},
+		{name: "progress", own: []string{"\r\033[K"}, write: func(w *bytes.Buffer) error {
+			p := NewTerminalProgress(w, 2)
+			p.Phase(hostile)
+			p.TaskStarted(&tasks.Task{ID: "a\x1b[2K\u202e"})
+			p.TaskDone(TaskGrade{ID: hostile, Status: Failed, Possible: 1})
+			p.Close()
+			return nil
 		}},
 	}
 	run := func(t *testing.T, write func(*bytes.Buffer) error, own []string) {

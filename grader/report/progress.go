@@ -1,4 +1,4 @@
-package grader
+package report
 
 import (
 	"fmt"
@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/internal/escape"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
@@ -80,13 +79,13 @@ func (p *TerminalProgress) Close() {
 }
 
 // TaskDone implements Progress.
-func (p *TerminalProgress) TaskDone(r report.TaskGrade) {
+func (p *TerminalProgress) TaskDone(r TaskGrade) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.running, r.ID)
 	p.done++
 	mark := "✗"
-	if r.Status == report.Passed {
+	if r.Status == Passed {
 		mark = "✓"
 	}
 	fmt.Fprintf(p.w, "\r\033[K%s %-28s %-13s %g/%g  %s\n", mark, escape.Line(r.ID), r.Status, r.Points, r.Possible, r.Duration.Round(100*time.Millisecond))

@@ -1,11 +1,10 @@
-package grader
+package report
 
 import (
 	"bytes"
 	"strings"
 	"testing"
 
-	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
 
@@ -16,8 +15,8 @@ func TestTerminalProgress(t *testing.T) {
 	a, b := &tasks.Task{ID: "server-health"}, &tasks.Task{ID: "ui-format-bytes"}
 	p.TaskStarted(a)
 	p.TaskStarted(b)
-	p.TaskDone(report.TaskGrade{ID: "server-health", Status: report.Passed, Points: 2, Possible: 2})
-	p.TaskDone(report.TaskGrade{ID: "ui-format-bytes", Status: report.TimedOut, Possible: 3})
+	p.TaskDone(TaskGrade{ID: "server-health", Status: Passed, Points: 2, Possible: 2})
+	p.TaskDone(TaskGrade{ID: "ui-format-bytes", Status: TimedOut, Possible: 3})
 	p.Close()
 	out := buf.String()
 	for _, want := range []string{
