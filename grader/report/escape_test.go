@@ -14,29 +14,25 @@ const hostile = escapetest.Hostile
 // TestTextOutputsEscape feeds hostile strings, where a candidate can put
 // them, into every human-readable output of the package.
 func TestTextOutputsEscape(t *testing.T) {
-	tests := []struct {
-		name  string
-		write func(w *bytes.Buffer) error
-		own   []string // escape sequences the output draws itself
-	}{
-		{name: "report", write: func(w *bytes.Buffer) error {
+	escapetest.Run(t, []escapetest.Case{
+		{Name: "report", Write: func(w *bytes.Buffer) error {
 			r := sampleReport()
 			r.Branch = hostile
 			r.Tasks[0].Reason = hostile
 			r.Tampering = []TamperFlag{{Kind: TamperTestFile, Path: "pkg/exploit\u202egpj.go", Detail: hostile}}
 			return r.WriteText(w)
 		}},
-		{name: "report, file name of a flag", write: func(w *bytes.Buffer) error {
+		{Name: "report, file name of a flag", Write: func(w *bytes.Buffer) error {
 			r := sampleReport()
 			r.Tampering = []TamperFlag{{Kind: TamperTestFile, Path: hostile, Detail: "changed"}}
 			return r.WriteText(w)
 		}},
-		{name: "candidate view", write: func(w *bytes.Buffer) error {
+		{Name: "candidate view", Write: func(w *bytes.Buffer) error {
 			r := sampleReport()
 			r.Repository, r.Branch = hostile, hostile
 			return r.ForCandidate().WriteText(w)
 		}},
-		{name: "regrade table", write: func(w *bytes.Buffer) error {
+		{Name: "regrade table", Write: func(w *bytes.Buffer) error {
 			old := sampleReport()
 			rc := *old.Receipt
 			rc.Repository = hostile
@@ -44,7 +40,7 @@ func TestTextOutputsEscape(t *testing.T) {
 			old.Tasks[0].ID = hostile
 			return Compare(old, sampleReport()).WriteText(w)
 		}},
-		{name: "progress", own: []string{"\r\033[K"}, write: func(w *bytes.Buffer) error {
+		{Name: "progress", Own: []string{"\r\033[K"}, Write: func(w *bytes.Buffer) error {
 			p := NewTerminalProgress(w, 2)
 			p.Phase(hostile)
 			p.TaskStarted(&tasks.Task{ID: "a\x1b[2K\u202e"})
@@ -52,17 +48,7 @@ func TestTextOutputsEscape(t *testing.T) {
 			p.Close()
 			return nil
 		}},
-	}
-	run := func(t *testing.T, write func(*bytes.Buffer) error, own []string) {
-		var buf bytes.Buffer
-		if err := write(&buf); err != nil {
-			t.Fatal(err)
-		}
-		escapetest.CheckNoRawControls(t, buf.String(), own...)
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { run(t, tc.write, tc.own) })
-	}
+	})
 }
 
 // TestReportJSONKeepsHostileText checks the JSON report is not escaped

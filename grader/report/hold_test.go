@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cmcgrader/cmcgrader/tasks"
+	"github.com/cmcgrader/cmcgrader/grader/gradertest"
 )
 
 func TestHoldAndReview(t *testing.T) {
-	bank := testGradeBank()
+	bank := gradertest.Bank()
 	results := func() []TaskGrade {
 		return []TaskGrade{{ID: "server-h", Exam: "server", Status: Passed, Points: 2, Possible: 2}}
 	}
@@ -82,19 +82,4 @@ func TestHoldAndReview(t *testing.T) {
 			t.Errorf("a task that earned nothing was held: %+v", rs[0].Hold)
 		}
 	})
-}
-
-// testGradeBank is a one-task bank of the server exam, as grader's
-// tests use it.
-func testGradeBank() *tasks.Bank {
-	b := &tasks.Bank{Name: "b", Go: "1.26.8", Base: tasks.Base{Ref: "main"}, Digest: "d"}
-	for _, e := range tasks.Exams {
-		b.Exams = append(b.Exams, tasks.Exam{Name: e, Threshold: 70})
-	}
-	b.Tasks = []*tasks.Task{{
-		ID: "server-h", Exam: "server", Title: "H", Points: 2, Runner: tasks.RunnerGo,
-		Packages: []string{"./server/handlers"}, Tests: []string{"TestH"}, Timeout: time.Minute,
-		Hidden: []tasks.HiddenFile{{Path: "server/handlers/h_test.go", Data: []byte("package handlers\n")}},
-	}}
-	return b
 }

@@ -10,12 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cmcgrader/cmcgrader/grader/gradertest"
 	"github.com/cmcgrader/cmcgrader/grader/testout"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
 func TestReceiptTasks(t *testing.T) {
-	bank := testGradeBank()
+	bank := gradertest.Bank()
 	extra := *bank.Tasks[0]
 	extra.ID = "server-i"
 	bank.Tasks = append(bank.Tasks, &extra)
@@ -29,11 +30,11 @@ func TestReceiptTasks(t *testing.T) {
 		t.Errorf("Tasks() kept %v, want server-i only", sub.Tasks)
 	}
 
-	changed := testGradeBank()
+	changed := gradertest.Bank()
 	changed.Digest = "e"
 	changed.Tasks[0].Hidden[0].Data = []byte("package handlers // changed\n")
 	rc2 := &Receipt{Bank: ReceiptBank{Name: "b", Digest: "d", Tasks: []TaskDigest{
-		{ID: "server-h", Digest: testGradeBank().Tasks[0].Digest()}, {ID: "gone"},
+		{ID: "server-h", Digest: gradertest.Bank().Tasks[0].Digest()}, {ID: "gone"},
 	}}}
 	_, err = rc2.Tasks(changed)
 	if !errors.Is(err, ErrBankMismatch) {

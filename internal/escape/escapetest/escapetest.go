@@ -4,6 +4,7 @@
 package escapetest
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -33,5 +34,26 @@ func CheckNoRawControls(t testing.TB, out string, own ...string) {
 	}
 	if !strings.Contains(out, HostileShown) {
 		t.Errorf("output lacks the escaped %s:\n%s", HostileShown, out)
+	}
+}
+
+// Case is one human-readable output to check: Write draws it, and Own are
+// the escape sequences it draws itself (a status line's "\r\033[K").
+type Case struct {
+	Name  string
+	Write func(w *bytes.Buffer) error
+	Own   []string
+}
+
+// Run checks every case with CheckNoRawControls, each as a subtest.
+func Run(t *testing.T, cases []Case) {
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := tc.Write(&buf); err != nil {
+				t.Fatal(err)
+			}
+			CheckNoRawControls(t, buf.String(), tc.Own...)
+		})
 	}
 }
