@@ -225,25 +225,10 @@ func TestFetchCredentials(t *testing.T) {
 }
 
 func TestFetchTimeout(t *testing.T) {
-	// A server that accepts connections and never answers.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
-	u := "http://" + ln.Addr().String() + "/fork.git"
+	u := silentServer(t)
 
 	start := time.Now()
-	_, err = Fetch(context.Background(), gittest.Log(t), FetchOptions{URL: u, Branch: "main", Timeout: 300 * time.Millisecond})
+	_, err := Fetch(context.Background(), gittest.Log(t), FetchOptions{URL: u, Branch: "main", Timeout: 300 * time.Millisecond})
 	if !errors.Is(err, ErrFetchTimeout) || !strings.Contains(err.Error(), "300ms") {
 		t.Errorf("Fetch = %v; want ErrFetchTimeout naming 300ms", err)
 	}
@@ -650,4 +635,25 @@ func TestPackWriterEmpty(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Errorf("Close after a failed Write: %v", err)
 	}
+}
+
+// silentServer returns the URL of a repository on a server that accepts
+// connections and never answers.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/fork.git"
 }

@@ -152,25 +152,10 @@ func TestResolveBranchCredentials(t *testing.T) {
 }
 
 func TestResolveBranchTimeout(t *testing.T) {
-	// A server that accepts connections and never answers.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
-	u := "http://" + ln.Addr().String() + "/fork.git"
+	u := silentServer(t)
 
 	start := time.Now()
-	_, err = ResolveBranch(context.Background(), gittest.Log(t), FetchOptions{URL: u, Branch: "main", Timeout: 300 * time.Millisecond})
+	_, err := ResolveBranch(context.Background(), gittest.Log(t), FetchOptions{URL: u, Branch: "main", Timeout: 300 * time.Millisecond})
 	if !errors.Is(err, ErrFetchTimeout) || !strings.Contains(err.Error(), "300ms") {
 		t.Errorf("ResolveBranch = %v; want ErrFetchTimeout naming 300ms", err)
 	}
