@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -168,15 +167,9 @@ func (a *app) cohortGrade(cmd *cobra.Command, f cohortGradeFlags) error {
 
 // storeFreeze checks the freeze file and keeps it in the store.
 func (a *app) storeFreeze(cmd *cobra.Command, st *store.Store, name, pubFile string) error {
-	var trusted ed25519.PublicKey
-	if pubFile != "" {
-		data, err := os.ReadFile(pubFile)
-		if err != nil {
-			return fmt.Errorf("--pub: %w", err)
-		}
-		if trusted, err = report.ParsePublicKey(data); err != nil {
-			return fmt.Errorf("--pub %s: %w", pubFile, err)
-		}
+	trusted, err := loadPublicKey(pubFile)
+	if err != nil {
+		return err
 	}
 	if _, err := cohort.LoadFreeze(name, trusted); err != nil {
 		return err

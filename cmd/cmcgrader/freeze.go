@@ -160,15 +160,9 @@ belong together: compare the fingerprint it prints with the grader's.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file := args[0]
-			var trusted ed25519.PublicKey
-			if pub != "" {
-				data, err := os.ReadFile(pub)
-				if err != nil {
-					return fmt.Errorf("--pub: %w", err)
-				}
-				if trusted, err = report.ParsePublicKey(data); err != nil {
-					return fmt.Errorf("--pub %s: %w", pub, err)
-				}
+			trusted, err := loadPublicKey(pub)
+			if err != nil {
+				return err
 			}
 			f, err := cohort.LoadFreeze(file, trusted)
 			if err != nil {

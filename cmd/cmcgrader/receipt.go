@@ -102,15 +102,9 @@ func writeNew(name string, data []byte, mode os.FileMode) error {
 }
 
 func (a *app) verify(file, pubFile string) error {
-	var trusted ed25519.PublicKey
-	if pubFile != "" {
-		data, err := os.ReadFile(pubFile)
-		if err != nil {
-			return fmt.Errorf("--pub: %w", err)
-		}
-		if trusted, err = report.ParsePublicKey(data); err != nil {
-			return fmt.Errorf("--pub %s: %w", pubFile, err)
-		}
+	trusted, err := loadPublicKey(pubFile)
+	if err != nil {
+		return err
 	}
 	data, sig, err := report.ReadFile(file)
 	if err != nil {
@@ -136,6 +130,22 @@ func (a *app) verify(file, pubFile string) error {
 		fmt.Fprintf(a.stdout, "this shows only that the report is intact: anyone can sign an edited report with a key of their own; compare %s with the grader's key, or verify with --pub\n", v.KeyFingerprint)
 	}
 	return nil
+}
+
+// loadPublicKey reads a public key file (--pub); no name means no key.
+func loadPublicKey(name string) (ed25519.PublicKey, error) {
+	if name == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("--pub: %w", err)
+	}
+	key, err := report.ParsePublicKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("--pub %s: %w", name, err)
+	}
+	return key, nil
 }
 
 // loadSignKey reads a private key file, which only its owner may read;
