@@ -164,5 +164,24 @@ CREATE TABLE pushes (
 ) STRICT;
 CREATE INDEX pushes_candidate ON pushes (candidate, state);
 CREATE INDEX pushes_state ON pushes (state);
+`,	// 3: results waiting to be published to GitHub.
+	`
+-- Completed results that could not be published to the candidate's
+-- commit, for publish --pending to retry. view is the candidate view's
+-- JSON: what GitHub may show, nothing more.
+CREATE TABLE pending_publishes (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	candidate   TEXT NOT NULL,
+	repo        TEXT NOT NULL,
+	commit_sha  TEXT NOT NULL,
+	view        BLOB NOT NULL,
+	state       TEXT NOT NULL DEFAULT 'pending'
+		CHECK (state IN ('pending', 'published', 'superseded')),
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	last_error  TEXT NOT NULL DEFAULT '',
+	added_ns    INTEGER NOT NULL,
+	updated_ns  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX pending_publishes_state ON pending_publishes (state);
 `,
 }
