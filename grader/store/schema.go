@@ -164,7 +164,8 @@ CREATE TABLE pushes (
 ) STRICT;
 CREATE INDEX pushes_candidate ON pushes (candidate, state);
 CREATE INDEX pushes_state ON pushes (state);
-`, // 3: results waiting to be published to GitHub.
+`,
+	// 3: results waiting to be published to GitHub.
 	`
 -- Completed results that could not be published to the candidate's
 -- commit, for publish --pending to retry. view is the candidate view's
