@@ -311,7 +311,7 @@ func (g *GitHub) checkRun(ctx context.Context, candidate string, repo Repo, sha 
 	err := g.retry(ctx, what, func(ctx context.Context) (*github.Response, error) {
 		c, err := g.repoClient(ctx, repo)
 		if err != nil {
-			return nil, err
+			return nil, finalError{err}
 		}
 		var resp *github.Response
 		if id == 0 {
@@ -348,7 +348,7 @@ func (g *GitHub) findCheckRun(ctx context.Context, repo Repo, sha string) (int64
 	err := g.retry(ctx, fmt.Sprintf("find the check run on %s@%.12s", repo, sha), func(ctx context.Context) (*github.Response, error) {
 		c, err := g.repoClient(ctx, repo)
 		if err != nil {
-			return nil, err
+			return nil, finalError{err}
 		}
 		runs, resp, err := c.Checks.ListCheckRunsForRef(ctx, repo.Owner, repo.Name, sha, &github.ListCheckRunsOptions{
 			CheckName: github.String(g.checkName), Filter: github.String("latest"), AppID: github.Int64(g.app.id),
@@ -377,7 +377,7 @@ func (g *GitHub) status(ctx context.Context, repo Repo, sha, state, describe str
 	return g.retry(ctx, fmt.Sprintf("%s status on %s@%.12s", state, repo, sha), func(ctx context.Context) (*github.Response, error) {
 		c, err := g.repoClient(ctx, repo)
 		if err != nil {
-			return nil, err
+			return nil, finalError{err}
 		}
 		_, resp, err := c.Repositories.CreateStatus(ctx, repo.Owner, repo.Name, sha, st)
 		return resp, err

@@ -56,7 +56,10 @@ func (g *GitHub) waitBefore(attempt int, resp *github.Response, err error) (time
 	var rl *github.RateLimitError
 	var ab *github.AbuseRateLimitError
 	var er *github.ErrorResponse
+	var fe finalError
 	switch {
+	case errors.As(err, &fe):
+		return 0, false
 	case errors.As(err, &rl):
 		return max(rl.Rate.Reset.Time.Sub(g.now()), 0) + time.Second, true
 	case errors.As(err, &ab):
@@ -105,6 +108,12 @@ func (g *GitHub) backoff(attempt int) time.Duration {
 	d = min(d, backoffCap)
 	return d/2 + rand.N(d/2+1)
 }
+
+// finalError is a failure that was retried already (getting a token, in
+// a call that needs one): the call that needed it is not retried again.
+type finalError struct{ error }
+
+func (e finalError) Unwrap() error { return e.error }
 
 // errAuth marks a failure to authenticate that no retry can fix (a bad
 // private key).
