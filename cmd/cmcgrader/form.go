@@ -24,7 +24,7 @@ const (
 )
 
 func (a *app) formCmd() *cobra.Command {
-	var bankDir, candidate, out string
+	var bankDir, candidate, out, appURL string
 	var attempt int
 	var force bool
 	cmd := &cobra.Command{
@@ -39,7 +39,9 @@ attempts (default 3).
 It writes two files to the --out folder:
   form.json  for the proctor: grade --form form.json grades exactly these tasks
   form.md    for the candidate: each task's title, points and statement, and
-             never a hidden test's name, path or content
+             never a hidden test's name, path or content; with
+             --github-app-url, the link to install the grading GitHub App
+             on their fork, so that their pushes are graded
 
 Existing files are not overwritten unless --force is given.`,
 		Example: `  cmcgrader form --bank ./bank --candidate cmc-0042 --attempt 1 --out forms/cmc-0042-1
@@ -59,6 +61,13 @@ Existing files are not overwritten unless --force is given.`,
 			if err := tasks.CheckCandidate(candidate); err != nil {
 				return usageError{fmt.Errorf("--candidate: %w", err)}
 			}
+			install := ""
+			if appURL != "" {
+				var err error
+				if install, err = formInstallSection(appURL); err != nil {
+					return usageError{fmt.Errorf("--github-app-url: %w", err)}
+				}
+			}
 			b, err := tasks.Load(bankDir)
 			if err != nil {
 				return fmt.Errorf("load bank: %w", err)
@@ -67,7 +76,7 @@ Existing files are not overwritten unless --force is given.`,
 			if err != nil {
 				return fmt.Errorf("--attempt: %w", err)
 			}
-			return a.writeForm(form, b, out, force)
+			return a.writeForm(form, b, out, force, install)
 		},
 	}
 	fl := cmd.Flags()
@@ -76,18 +85,23 @@ Existing files are not overwritten unless --force is given.`,
 	fl.IntVar(&attempt, "attempt", 0, "attempt number, from 1 to the bank's attempts (required)")
 	fl.StringVar(&out, "out", "", "folder to write form.json and form.md to; created if missing (required)")
 	fl.BoolVar(&force, "force", false, "overwrite form.json and form.md if they exist")
+	fl.StringVar(&appURL, "github-app-url", "", "the grading GitHub App's page (https://github.com/apps/SLUG): form.md tells the candidate to install it on their fork")
 	return cmd
 }
 
 // writeForm renders both files in memory first, so that a problem (an
 // existing file, a statement naming a hidden test) leaves nothing behind.
-func (a *app) writeForm(form *tasks.Form, b *tasks.Bank, out string, force bool) error {
+// install, if any, ends form.md.
+func (a *app) writeForm(form *tasks.Form, b *tasks.Bank, out string, force bool, install string) error {
 	var js, md bytes.Buffer
 	if err := form.WriteJSON(&js); err != nil {
 		return err
 	}
 	if err := form.WriteMarkdown(&md, b); err != nil {
 		return fmt.Errorf("write the candidate's form: %w", err)
+	}
+	if install != "" {
+		md.WriteString("\n" + install)
 	}
 	files := []struct {
 		name string

@@ -28,6 +28,8 @@ type gradeFlags struct {
 	form, audience             string
 	recheck                    bool
 	signKey                    string
+	publish, db                string
+	github                     githubFlags
 }
 
 func (a *app) gradeCmd() *cobra.Command {
@@ -66,6 +68,9 @@ status 130, after removing the sandboxes still running.`,
 	fl.StringSliceVar(&f.tasks, "task", nil, "grade only these task ids (repeat the flag or separate with commas)")
 	fl.StringVar(&f.form, "form", "", "grade exactly the tasks of this exam form (form.json, written by cmcgrader form)")
 	fl.StringVar(&f.audience, "audience", report.AudienceProctor, "who the report is for: proctor (everything) or candidate (titles, points and pass/fail only)")
+	fl.StringVar(&f.publish, "publish", "", "also publish the result on the graded commit: github (the candidate's view only; see README)")
+	fl.StringVar(&f.db, "db", "", "with --publish: the results store where a result GitHub refuses waits for publish --pending (created if missing)")
+	f.github.register(fl)
 	f.runFlags.register(fl)
 	return cmd
 }
@@ -117,6 +122,12 @@ func (a *app) grade(cmd *cobra.Command, f gradeFlags) error {
 		return usageError{errors.New("--sign-key signs the proctor's report; drop --audience candidate to sign")}
 	case f.signKey != "" && f.out == "":
 		return usageError{errors.New("--sign-key signs the JSON report: give --out FILE too")}
+	case f.publish != "" && f.publish != "github":
+		return usageError{fmt.Errorf("--publish: want github, got %q", f.publish)}
+	case f.publish != "" && f.db == "":
+		return usageError{errors.New("--publish github needs --db FILE: a result GitHub refuses waits there for publish --pending")}
+	case f.publish == "" && f.db != "":
+		return usageError{errors.New("--db goes with --publish github")}
 	}
 	if err := f.runFlags.check(); err != nil {
 		return err
@@ -139,6 +150,18 @@ func (a *app) grade(cmd *cobra.Command, f gradeFlags) error {
 	if err != nil {
 		return err
 	}
+	pub, err := a.gradePublisher(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer pub.close()
+	candidate := ""
+	if form != nil {
+		candidate = form.Candidate
+	}
+	if f.commit != "" {
+		pub.started(ctx, candidate, f.repo, f.commit)
+	}
 	g, cleanup, err := a.newGrader(ctx, &f.runFlags, len(bank.Tasks))
 	if err != nil {
 		return err
@@ -160,6 +183,9 @@ func (a *app) grade(cmd *cobra.Command, f gradeFlags) error {
 	}
 	if werr := a.writeGradeReport(rep, f, signKey); werr != nil {
 		return werr
+	}
+	if perr := pub.completed(ctx, candidate, rep); perr != nil {
+		return errors.Join(err, perr)
 	}
 	if err != nil && f.out != "" {
 		return fmt.Errorf("%w; the partial report is in %s", err, f.out)

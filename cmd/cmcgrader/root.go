@@ -154,7 +154,7 @@ otherwise) and the certification verdict (all five exams must pass).`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log debug detail")
-	root.AddCommand(a.gradeCmd(), a.imageCmd(), a.bankCmd(), a.prepareCmd(), a.receiptCmd(), a.regradeCmd(), a.formCmd(), a.reviewCmd(), a.rosterCmd(), a.freezeCmd(), a.cohortCmd(), a.serveCmd(), a.proctorCmd())
+	root.AddCommand(a.gradeCmd(), a.imageCmd(), a.bankCmd(), a.prepareCmd(), a.receiptCmd(), a.regradeCmd(), a.formCmd(), a.reviewCmd(), a.rosterCmd(), a.freezeCmd(), a.cohortCmd(), a.serveCmd(), a.proctorCmd(), a.publishCmd(), a.githubCmd())
 	return root
 }
 

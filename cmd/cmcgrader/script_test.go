@@ -59,6 +59,7 @@ func TestScripts(t *testing.T) {
 			"report":   cmdReport,
 			"peakrss":  cmdPeakRSS,
 			"flipbyte": cmdFlipByte,
+			"ghapi":    cmdGHAPI,
 		},
 	})
 }

@@ -302,9 +302,12 @@ func (g *GitHub) checkRun(ctx context.Context, candidate string, repo Repo, sha 
 		completedAt = &github.Timestamp{Time: g.now().UTC().Truncate(time.Second)}
 		conclusion = github.String(o.conclusion)
 	}
-	var details *string
+	var details, external *string
 	if g.dashboard != "" {
 		details = github.String(g.dashboard)
+	}
+	if candidate != "" {
+		external = github.String(candidate)
 	}
 	what := fmt.Sprintf("%s check run on %s@%.12s", o.status, repo, sha)
 	var run *github.CheckRun
@@ -316,12 +319,12 @@ func (g *GitHub) checkRun(ctx context.Context, candidate string, repo Repo, sha 
 		var resp *github.Response
 		if id == 0 {
 			run, resp, err = c.Checks.CreateCheckRun(ctx, repo.Owner, repo.Name, github.CreateCheckRunOptions{
-				Name: g.checkName, HeadSHA: sha, DetailsURL: details, ExternalID: github.String(candidate),
+				Name: g.checkName, HeadSHA: sha, DetailsURL: details, ExternalID: external,
 				Status: github.String(o.status), Conclusion: conclusion, CompletedAt: completedAt, Output: output,
 			})
 		} else {
 			run, resp, err = c.Checks.UpdateCheckRun(ctx, repo.Owner, repo.Name, id, github.UpdateCheckRunOptions{
-				Name: g.checkName, DetailsURL: details, ExternalID: github.String(candidate),
+				Name: g.checkName, DetailsURL: details, ExternalID: external,
 				Status: github.String(o.status), Conclusion: conclusion, CompletedAt: completedAt, Output: output,
 			})
 		}

@@ -63,3 +63,17 @@ func ParseRepo(raw, host string) (Repo, error) {
 	}
 	return r, nil
 }
+
+// InstallLink returns the link that installs a GitHub App, from the App's
+// public page (https://github.com/apps/SLUG, or an Enterprise server's).
+func InstallLink(appURL string) (string, error) {
+	u, err := url.Parse(strings.TrimSuffix(appURL, "/"))
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%q: want the App's page, https://github.com/apps/SLUG", appURL)
+	}
+	parts := strings.Split(strings.TrimPrefix(u.Path, "/"), "/")
+	if len(parts) != 2 || parts[0] != "apps" || !repoName.MatchString(parts[1]) {
+		return "", fmt.Errorf("%q: want the App's page, https://%s/apps/SLUG", appURL, u.Host)
+	}
+	return u.String() + "/installations/new", nil
+}

@@ -178,21 +178,19 @@ func (s *Server) Install(repo string, id int64) {
 	s.installed[repo] = id
 }
 
-// Uninstall removes the App from repo, and stops installing it
-// everywhere.
+// Uninstall removes the App from repo (with InstallAll too).
 func (s *Server) Uninstall(repo string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.all {
-		s.all = false
-	}
 	s.installed[repo] = 0
 }
 
-// Fail answers the next n API calls with f.
+// Fail answers the next n API calls with f, in place of the failures
+// asked for before: Fail(0, f) ends them.
 func (s *Server) Fail(n int, f Failure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.fail = nil
 	for range n {
 		s.fail = append(s.fail, f)
 	}
