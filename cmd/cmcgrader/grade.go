@@ -49,7 +49,12 @@ An interrupt (Ctrl-C) stops grading: the tasks that finished keep their
 results, the others are marked not graded, the report says it was
 interrupted (verdict INCOMPLETE) and is printed and written to --out as
 usual, and the exit status is 1. A second interrupt quits at once, with
-status 130, after removing the sandboxes still running.`,
+status 130, after removing the sandboxes still running.
+
+With --publish github, the candidate's view of the result is also shown on
+the graded commit, as a check run (a GitHub App) or a commit status (a
+token); a result GitHub refuses waits in --db for publish --pending, and
+the exit status is 1.`,
 		Example: `  cmcgrader grade --bank ./bank --repo https://github.com/alice/meshery --branch cmc
   cmcgrader grade --bank ./bank --repo ./fork.git --commit 3f2c... --out report.json`,
 		Args: noArgs,
