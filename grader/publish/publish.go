@@ -345,7 +345,8 @@ func (g *GitHub) checkRun(ctx context.Context, candidate string, repo Repo, sha 
 }
 
 // findCheckRun returns the id of the App's latest check run of this name
-// on sha (made by another process, or before a restart); 0 if none.
+// on sha that is not completed (made by another process, or before a
+// restart); 0 if none: a completed one belongs to an earlier grading.
 func (g *GitHub) findCheckRun(ctx context.Context, repo Repo, sha string) (int64, error) {
 	var id int64
 	err := g.retry(ctx, fmt.Sprintf("find the check run on %s@%.12s", repo, sha), func(ctx context.Context) (*github.Response, error) {
@@ -358,7 +359,7 @@ func (g *GitHub) findCheckRun(ctx context.Context, repo Repo, sha string) (int64
 		})
 		if err == nil {
 			for _, r := range runs.CheckRuns {
-				if r.GetName() == g.checkName && r.GetID() > id {
+				if r.GetName() == g.checkName && r.GetStatus() != "completed" && r.GetID() > id {
 					id = r.GetID()
 				}
 			}

@@ -399,6 +399,30 @@ func TestRestartFindsCheckRun(t *testing.T) {
 	}
 }
 
+// TestRegradeNewCheckRun: a later grading of a commit whose check run
+// completed gets a check run of its own.
+func TestRegradeNewCheckRun(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, envOptions{installAll: true})
+	if err := e.gh.Completed(ctx, testCand, e.repo, testSHA, testReport(t, e.repo, []string{"ui-t"}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	again, err := New(Config{BaseURL: e.srv.APIURL(), AppID: e.srv.AppID, AppKey: e.srv.KeyPEM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Started(ctx, testCand, e.repo, testSHA); err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Completed(ctx, testCand, e.repo, testSHA, testReport(t, e.repo, nil, nil)); err != nil {
+		t.Fatal(err)
+	}
+	r := e.srv.CheckRuns()
+	if len(r) != 2 || r[0].GetConclusion() != "failure" || r[1].GetConclusion() != "success" {
+		t.Errorf("check runs %+v, want the first failure, the second success", r)
+	}
+}
+
 func TestNewRefuses(t *testing.T) {
 	srv, err := githubtest.Start(githubtest.Options{})
 	if err != nil {
