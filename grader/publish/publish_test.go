@@ -242,6 +242,23 @@ func TestNoRetry(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "401") || len(e.clock.Sleeps()) != 0 {
 		t.Errorf("a bad JWT: %v after waits %v", err, e.clock.Sleeps())
 	}
+	// GitHub asks to wait longer than the bound: the call fails at once.
+	short, err := New(Config{BaseURL: e.srv.APIURL(), Token: e.srv.Token, MaxWait: 500 * time.Millisecond, Sleep: e.clock.Sleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.Fail(1, githubtest.SecondaryLimit)
+	err = short.Queued(ctx, testCand, e.repo, testSHA)
+	if err == nil || !strings.Contains(err.Error(), "longer than 500ms") || len(e.clock.Sleeps()) != 0 {
+		t.Errorf("a wait over the bound: %v after waits %v", err, e.clock.Sleeps())
+	}
+	// A cancelled context stops the waits.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	e.srv.Fail(1, githubtest.BadGateway)
+	if err := e.gh.Queued(cctx, testCand, e.repo, testSHA); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
 }
 
 // TestPendingKeptAndRetried: a result GitHub keeps refusing is stored,
