@@ -2,7 +2,8 @@
 // (modernc.org/sqlite, pure Go) that holds the roster, the deadline
 // freeze, every report with its signature, each task's state, where each
 // candidate's grading stands, the leases of the processes grading, the
-// audit log of proctors' decisions and the proctors' token hashes.
+// audit log of proctors' decisions, the proctors' token hashes, and the
+// results GitHub refused, waiting to be published (AddPendingPublish).
 //
 // A cohort runner leases candidates and saves their reports:
 //
