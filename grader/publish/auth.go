@@ -142,6 +142,13 @@ func (g *GitHub) installationToken(ctx context.Context, id int64) (string, error
 	return t.token, nil
 }
 
+// dropTokens forgets the installation tokens cached.
+func (a *appAuth) dropTokens() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	clear(a.byInst)
+}
+
 // appClient is a client that authenticates as the App itself.
 func (g *GitHub) appClient() (*github.Client, error) {
 	j, err := g.app.jwt(g.now())

@@ -366,6 +366,30 @@ func TestTokenCache(t *testing.T) {
 	}
 }
 
+// TestTokenRevoked: a cached token GitHub no longer takes (401) is
+// replaced, once, and the call goes through.
+func TestTokenRevoked(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, envOptions{installAll: true})
+	if err := e.gh.Queued(ctx, testCand, e.repo, testSHA); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.RevokeTokens()
+	if err := e.gh.Started(ctx, testCand, e.repo, testSHA); err != nil {
+		t.Fatal(err)
+	}
+	want := `GET /repos/alice/meshery/installation 200
+POST /app/installations/1/access_tokens 201
+POST /repos/alice/meshery/check-runs 201
+PATCH /repos/alice/meshery/check-runs/1 401
+POST /app/installations/1/access_tokens 201
+PATCH /repos/alice/meshery/check-runs/1 200
+`
+	if got := e.calls(); got != want {
+		t.Errorf("calls:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 // TestInstallations: per-repository installations are found and used; a
 // repository without the App is reported, and publishing to it fails
 // clearly.

@@ -44,8 +44,10 @@ func (g *GitHub) retry(ctx context.Context, what string, call func(context.Conte
 			return fmt.Errorf("%s: GitHub asks to wait %s, longer than %s: %w", what, wait.Round(time.Second), g.maxWait, err)
 		}
 		g.log.WithField("attempt", attempt).WithField("wait", wait.String()).Debugf("%s: %v; retrying", what, err)
-		if err := g.sleep(ctx, wait); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
+		if wait > 0 {
+			if err := g.sleep(ctx, wait); err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
 		}
 	}
 }
@@ -80,6 +82,11 @@ func (g *GitHub) waitBefore(attempt int, resp *github.Response, err error) (time
 			return g.backoff(attempt), true
 		case code >= 500:
 			return g.backoff(attempt), true
+		case code == http.StatusUnauthorized && attempt == 1 && g.app != nil:
+			// An installation token revoked or expired early: fetch a
+			// new one, once.
+			g.app.dropTokens()
+			return 0, true
 		}
 		return 0, false
 	case errors.Is(err, errAuth):

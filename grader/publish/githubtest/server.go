@@ -185,6 +185,13 @@ func (s *Server) Uninstall(repo string) {
 	s.installed[repo] = 0
 }
 
+// RevokeTokens revokes every installation token issued.
+func (s *Server) RevokeTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.tokens)
+}
+
 // Fail answers the next n API calls with f, in place of the failures
 // asked for before: Fail(0, f) ends them.
 func (s *Server) Fail(n int, f Failure) {
