@@ -240,7 +240,7 @@ func (s *stopping) Run(ctx context.Context, spec sandbox.Spec) (sandbox.Result, 
 func TestPushesShutdown(t *testing.T) {
 	t.Run("finishes within the grace", func(t *testing.T) {
 		fork := gittest.NewForkRepo(t)
-	st, _ := newCohortOf(t, fork, "cmc-1:cmc")
+		st, _ := newCohortOf(t, fork, "cmc-1:cmc")
 		run := &stopping{ScriptedRunner: gradertest.ScriptedRunner{Default: "pass"}}
 		r := newRunner(t, st, run, 1)
 		_, stop := servePushes(t, r, time.Hour)
@@ -254,7 +254,7 @@ func TestPushesShutdown(t *testing.T) {
 	})
 	t.Run("cancelled past the grace", func(t *testing.T) {
 		fork := gittest.NewForkRepo(t)
-	st, _ := newCohortOf(t, fork, "cmc-1:cmc")
+		st, _ := newCohortOf(t, fork, "cmc-1:cmc")
 		run := &stopping{ScriptedRunner: gradertest.ScriptedRunner{Default: "pass"}, block: true}
 		r := newRunner(t, st, run, 1)
 		_, stop := servePushes(t, r, 0)
