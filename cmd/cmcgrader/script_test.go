@@ -59,6 +59,11 @@ func TestScripts(t *testing.T) {
 			"report":   cmdReport,
 			"peakrss":  cmdPeakRSS,
 			"flipbyte": cmdFlipByte,
+			"freeport": cmdFreePort,
+			"revparse": cmdRevParse,
+			"pushhook": cmdPushHook,
+			"pushes":   cmdPushes,
+			"waitpush": cmdWaitPush,
 		},
 	})
 }
