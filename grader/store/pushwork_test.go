@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/cmcgrader/cmcgrader/grader/cohort"
 )
 
 // TestPushAndCandidateLeasesExclude grades a candidate by one holder at a
@@ -160,7 +163,7 @@ func TestPushKeep(t *testing.T) {
 	if _, err := s.QueuePush(ctx, "c01", sha('a'), time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	pl, err := s.NextPush(ctx, "worker", 30*time.Millisecond)
+	pl, err := s.NextPush(ctx, "worker", 300*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,5 +185,29 @@ func TestPushKeep(t *testing.T) {
 	<-kept.Done()
 	if err := context.Cause(kept); !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("cause: %v, want ErrLeaseLost", err)
+	}
+}
+
+// TestSetFreezeRegradesOtherCommits makes a candidate graded before the
+// deadline at another commit than the one frozen pending again; one
+// graded at the commit frozen stays done.
+func TestSetFreezeRegradesOtherCommits(t *testing.T) {
+	ctx := context.Background()
+	s := withRoster(t, 3)
+	grade(t, s, "c01", reportOpts{})
+	grade(t, s, "c02", reportOpts{})
+	freeze := cohort.Freeze{Version: cohort.FreezeVersion, Roster: testRoster(3).Digest, At: time.Now(),
+		Commits: []cohort.FrozenCommit{{Candidate: "c01", Commit: commitOf("c01")}, {Candidate: "c02", Commit: sha('e')}, {Candidate: "c03", Commit: sha('f')}}}
+	raw, _ := json.Marshal(freeze)
+	if err := s.SetFreeze(ctx, raw, nil); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]State{"c01": Done, "c02": Pending, "c03": Pending} {
+		if c := stateOf(t, s, id); c.State != want {
+			t.Errorf("%s after the freeze: %s, want %s", id, c.State, want)
+		}
+	}
+	if c := stateOf(t, s, "c02"); c.Latest == nil || c.Latest.Run != 1 {
+		t.Errorf("c02's report is kept: %+v", c.Latest)
 	}
 }
