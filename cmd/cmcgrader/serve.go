@@ -157,10 +157,13 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		fmt.Fprintf(a.stdout, "taking GitHub webhooks at %s://%s/webhook\n", scheme, ln.Addr())
 	}
 	graded := make(chan error, 1)
+	// The workers stop with ctx, or when the server failed.
+	wctx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
 	switch {
 	case workers != nil:
 		fmt.Fprintf(a.stdout, "grading queued pushes, %d at a time\n", f.push.workers)
-		go func() { graded <- workers.Pushes(ctx, f.push.grace) }()
+		go func() { graded <- workers.Pushes(wctx, f.push.grace) }()
 	case hook != nil:
 		fmt.Fprintln(a.stdout, "not grading pushes: they stay queued (give --bank to grade them)")
 		graded <- nil
@@ -178,6 +181,8 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}()
 	select {
 	case err := <-done:
+		stopWork()
+		<-graded
 		return err
 	case <-ctx.Done():
 	}
