@@ -60,6 +60,11 @@ func TestScripts(t *testing.T) {
 			"peakrss":  cmdPeakRSS,
 			"flipbyte": cmdFlipByte,
 			"ghapi":    cmdGHAPI,
+			"freeport": cmdFreePort,
+			"revparse": cmdRevParse,
+			"pushhook": cmdPushHook,
+			"pushes":   cmdPushes,
+			"waitpush": cmdWaitPush,
 		},
 	})
 }

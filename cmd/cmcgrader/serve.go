@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cmcgrader/cmcgrader/grader/batch"
 	"github.com/cmcgrader/cmcgrader/grader/dashboard"
 	"github.com/cmcgrader/cmcgrader/grader/store"
 	"github.com/cmcgrader/cmcgrader/grader/webhook"
@@ -19,6 +20,7 @@ import (
 type serveFlags struct {
 	db, addr, signKey, tlsCert, tlsKey string
 	webhookSecretFile                  string
+	push                               pushFlags
 }
 
 // shutdownTimeout bounds how long serve waits for requests in flight
@@ -28,7 +30,7 @@ const shutdownTimeout = 10 * time.Second
 func (a *app) serveCmd() *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
-		Use:   "serve --db FILE [--addr HOST:PORT] [--sign-key KEYFILE]",
+		Use:   "serve --db FILE [--addr HOST:PORT] [--sign-key KEYFILE] [--webhook-secret-file F --bank DIR]",
 		Short: "Serve the proctor dashboard of a results store",
 		Long: `Serve serves the proctor dashboard of a cohort's results store: the cohort
 table, each candidate's report, the review queue where a held task is
@@ -46,21 +48,39 @@ stops it once the requests in flight end.
 With --webhook-secret-file (or $CMCGRADER_WEBHOOK_SECRET), it also takes
 GitHub's webhook deliveries at /webhook, authenticated by their signature
 with that secret rather than by a proctor's token: each push to a roster
-candidate's exam branch is queued in the store for grading (the grading
-of the queue is not built yet). /healthz and /readyz answer anyone, with
-no data.`,
+candidate's exam branch is queued in the store. With --bank, workers
+(--workers, 1 by default) grade the queue while serve runs: each push at
+its commit, in the same sandboxes as cohort grade, its report kept as the
+candidate's latest and signed with --sign-key. A newer push supersedes a
+queued older one; a candidate is graded by one grader at a time, also
+against a cohort grade on the same store; a push whose grading fails for a
+reason that may pass (the engine down) is tried again, up to 3 times.
+/healthz and /readyz (the store takes writes, the engine answers) answer
+anyone, with no data.
+
+Interrupt or SIGTERM stops intake first (/webhook answers 503, /readyz is
+not ready), lets the gradings under way finish within --grace, then
+cancels them and queues their pushes again. The queue is in the store:
+serve started again goes on with it, and a push whose grader was killed
+is graded again once its lease (--lease) runs out.`,
 		Example: `  cmcgrader proctor add ada --db cohort.db
-  cmcgrader serve --db cohort.db --sign-key grader.key`,
+  cmcgrader serve --db cohort.db --sign-key grader.key
+  cmcgrader serve --db cohort.db --roster roster.csv --bank ./bank --sign-key grader.key \
+      --webhook-secret-file webhook.secret --workers 2 --grace 5m`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.serve(cmd.Context(), f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.push.workersSet = cmd.Flags().Changed("workers")
+			return a.serve(cmd.Context(), f)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.db, "db", "", "results store (required)")
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	fl.StringVar(&f.signKey, "sign-key", "", "private key file: sign reviewed reports again with it")
+	fl.StringVar(&f.signKey, "sign-key", "", "private key file: sign the reports of pushes, and reviewed reports again, with it")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve over TLS with this certificate file (PEM)")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "the TLS certificate's private key file (PEM)")
 	fl.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "take GitHub webhooks at /webhook, signed with the secret in this file (or $"+webhookSecretEnv+")")
+	f.push.register(fl)
 	return cmd
 }
 
@@ -70,6 +90,10 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		return usageError{errors.New("--db is required: the results store")}
 	case (f.tlsCert == "") != (f.tlsKey == ""):
 		return usageError{errors.New("--tls-cert and --tls-key go together")}
+	}
+	grading, err := f.push.check()
+	if err != nil {
+		return err
 	}
 	if err := storeExists(f.db); err != nil {
 		return err
@@ -87,21 +111,41 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		return err
 	}
 	defer st.Close()
+	if err := f.push.loadRoster(ctx, st); err != nil {
+		return err
+	}
+	var workers *batch.Runner
+	var engine func(context.Context) error
+	if grading {
+		var cleanup func()
+		if workers, cleanup, err = a.pushRunner(ctx, &f.push, st, key); err != nil {
+			return err
+		}
+		defer cleanup()
+		if p, ok := workers.Grader.Runner.(interface{ Ping(context.Context) error }); ok {
+			engine = p.Ping
+		}
+	}
 	d, err := dashboard.New(dashboard.Config{Store: st, SignKey: key, Log: a.log})
 	if err != nil {
 		return err
 	}
-	var hook http.Handler
+	var hook *webhook.Handler
 	if secret != nil {
-		if hook, err = webhook.New(webhook.Config{Store: st, Secret: secret, Log: a.log}); err != nil {
+		cfg := webhook.Config{Store: st, Secret: secret, Log: a.log}
+		if workers != nil {
+			cfg.Queued = workers.Queued
+		}
+		if hook, err = webhook.New(cfg); err != nil {
 			return err
 		}
 	}
+	pr := &probes{store: st, engine: engine}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return err
 	}
-	srv := dashboard.Server(f.addr, withProbes(d, hook, st))
+	srv := dashboard.Server(f.addr, pr.handler(d, hook))
 	scheme := "http"
 	if f.tlsCert != "" {
 		scheme = "https"
@@ -111,6 +155,20 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	fmt.Fprintf(a.stdout, "serving the proctor dashboard at %s://%s/ (interrupt to stop)\n", scheme, ln.Addr())
 	if hook != nil {
 		fmt.Fprintf(a.stdout, "taking GitHub webhooks at %s://%s/webhook\n", scheme, ln.Addr())
+	}
+	graded := make(chan error, 1)
+	// The workers stop with ctx, or when the server failed.
+	wctx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	switch {
+	case workers != nil:
+		fmt.Fprintf(a.stdout, "grading queued pushes, %d at a time\n", f.push.workers)
+		go func() { graded <- workers.Pushes(wctx, f.push.grace) }()
+	case hook != nil:
+		fmt.Fprintln(a.stdout, "not grading pushes: they stay queued (give --bank to grade them)")
+		graded <- nil
+	default:
+		graded <- nil
 	}
 
 	done := make(chan error, 1)
@@ -123,8 +181,22 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}()
 	select {
 	case err := <-done:
+		stopWork()
+		<-graded
 		return err
 	case <-ctx.Done():
+	}
+	// Intake stops first; the dashboard and the probes go on while the
+	// gradings under way finish.
+	pr.drain()
+	if hook != nil {
+		hook.Drain()
+	}
+	if workers != nil {
+		fmt.Fprintf(a.stdout, "stopping: no push is taken; the gradings under way have %s to finish\n", f.push.grace)
+	}
+	if err := <-graded; err != nil {
+		a.log.WithError(err).Error("grading pushes")
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()

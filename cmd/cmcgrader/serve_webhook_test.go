@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,5 +142,40 @@ func TestServeWebhookSecret(t *testing.T) {
 	}
 	if _, err := webhookSecret(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("a missing file")
+	}
+}
+
+// TestProbesDrain answers /readyz ready while the store takes writes and
+// the engine answers, and not ready once the engine does not answer or
+// serve is stopping; /healthz answers throughout.
+func TestProbesDrain(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "cohort.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var engineErr error
+	p := &probes{store: st, engine: func(context.Context) error { return engineErr }}
+	h := p.handler(http.NotFoundHandler(), nil)
+	get := func(path string) (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		return rec.Code, strings.TrimSpace(rec.Body.String())
+	}
+	if code, text := get("/readyz"); code != 200 || text != "ready" {
+		t.Errorf("/readyz: %d %s", code, text)
+	}
+	engineErr = errors.New("docker engine unreachable")
+	if code, text := get("/readyz"); code != 503 || !strings.Contains(text, "engine") {
+		t.Errorf("/readyz with the engine down: %d %s", code, text)
+	}
+	engineErr = nil
+	p.drain()
+	if code, text := get("/readyz"); code != 503 || !strings.Contains(text, "stopping") {
+		t.Errorf("/readyz while stopping: %d %s", code, text)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("/healthz while stopping: %d", code)
 	}
 }

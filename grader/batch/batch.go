@@ -8,6 +8,17 @@
 // the tasks of the candidate's form when the roster names one. The
 // sandboxes of all the candidates graded at once share one bound, so a
 // host never runs more of them than it has room for.
+//
+// The same Runner grades the pushes the webhook queued in the store
+// (Pushes), while `cmcgrader serve` runs: each push at its commit, the
+// report saved as the candidate's next run, and shown on the commit by a
+// Publisher. A candidate is graded by one holder at a time, whether a
+// cohort grading leased it or a push worker:
+//
+//	r := &batch.Runner{Grader: g, Store: st, Bank: bank, Holder: holder, Parallel: 2, Log: log}
+//	hook, _ := webhook.New(webhook.Config{Store: st, Secret: secret, Queued: r.Queued})
+//	...
+//	err := r.Pushes(ctx, 2*time.Minute) // until ctx ends, then a grace of 2m
 package batch
 
 import (
@@ -60,6 +71,15 @@ type Runner struct {
 	Log *logrus.Entry
 	// Progress, if set, hears of every candidate that starts and ends.
 	Progress Progress
+
+	// Publisher, if set, shows the pushes graded (Pushes) on their
+	// commits.
+	Publisher Publisher
+	// Poll and RetryWait are the push workers' waits; zero means
+	// DefaultPoll and DefaultRetryWait.
+	Poll, RetryWait time.Duration
+
+	push pushState
 }
 
 // Progress hears of the candidates as they are graded. Its methods may
@@ -173,7 +193,7 @@ func (r *Runner) one(ctx context.Context, l *store.Lease, runner sandbox.Runner)
 		}
 	}
 	gctx, stop := l.Keep(ctx)
-	rep, err := r.grade(gctx, l, runner)
+	rep, err := r.grade(gctx, c, l.Commit, runner)
 	stop()
 	// A background context: the lease must end even when ctx did.
 	end := context.WithoutCancel(ctx)
@@ -232,9 +252,8 @@ func (r *Runner) one(ctx context.Context, l *store.Lease, runner sandbox.Runner)
 // errBadForm marks a form file of the roster that cannot be used.
 var errBadForm = errors.New("bad form")
 
-// grade grades the candidate of l.
-func (r *Runner) grade(ctx context.Context, l *store.Lease, runner sandbox.Runner) (*report.Report, error) {
-	c := l.Candidate
+// grade grades candidate c: commit, or its branch when commit is "".
+func (r *Runner) grade(ctx context.Context, c cohort.Candidate, commit string, runner sandbox.Runner) (*report.Report, error) {
 	bank := r.Bank
 	var err error
 	if len(r.Tasks) > 0 {
@@ -260,8 +279,8 @@ func (r *Runner) grade(ctx context.Context, l *store.Lease, runner sandbox.Runne
 	g.Progress = nil
 	g.Log = r.Log.WithField("candidate", c.ID)
 	sub := grader.Submission{Repo: c.Repo, Branch: c.Branch}
-	if l.Commit != "" {
-		sub.Branch, sub.Commit = "", l.Commit
+	if commit != "" {
+		sub.Branch, sub.Commit = "", commit
 	}
 	rep, err := g.Grade(ctx, bank, sub)
 	if err != nil {

@@ -23,7 +23,12 @@ import (
 // (id:branch) and opens a store holding it.
 func newCohort(t *testing.T, rows ...string) (*store.Store, string) {
 	t.Helper()
-	fork := gittest.NewForkRepo(t)
+	return newCohortOf(t, gittest.NewForkRepo(t), rows...)
+}
+
+// newCohortOf is newCohort of the fork given.
+func newCohortOf(t *testing.T, fork *gittest.ForkRepo, rows ...string) (*store.Store, string) {
+	t.Helper()
 	dir := t.TempDir()
 	var csv strings.Builder
 	csv.WriteString("id,repo,branch\n")

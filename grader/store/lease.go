@@ -63,7 +63,8 @@ func (l *Lease) isEnded() bool {
 // Acquire takes the lease on a candidate for holder (a name for the
 // process, such as host and pid) for ttl, and marks the candidate
 // Running. It fails with ErrLeased while another lease on the candidate
-// has not expired, whoever holds it; ErrDone when the candidate is done
+// has not expired, whoever holds it, or a push of the candidate is being
+// graded (NextPush); ErrDone when the candidate is done
 // (Regrade it first); ErrNotFound when it is not in the roster. An
 // expired lease is taken over.
 func (s *Store) Acquire(ctx context.Context, candidate, holder string, ttl time.Duration) (*Lease, error) {
@@ -93,8 +94,9 @@ func (s *Store) Acquire(ctx context.Context, candidate, holder string, ttl time.
 
 // Next leases the next candidate to grade, in roster order: one pending,
 // one whose grading was interrupted (Running under an expired lease), and
-// last one not gradable that has had fewer than MaxAttempts attempts. It
-// fails with ErrNoCandidate when there is none now; see Counts for
+// last one not gradable that has had fewer than MaxAttempts attempts; a
+// candidate whose push is being graded (NextPush) waits. It fails with
+// ErrNoCandidate when there is none now; see Counts for
 // whether others are still being graded.
 func (s *Store) Next(ctx context.Context, holder string, ttl time.Duration) (*Lease, error) {
 	if err := checkLease(holder, ttl); err != nil {
@@ -104,8 +106,9 @@ func (s *Store) Next(ctx context.Context, holder string, ttl time.Duration) (*Le
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var id string
 		err := tx.QueryRowContext(ctx, `SELECT c.id FROM candidates c LEFT JOIN leases l ON l.candidate = c.id
-			WHERE (l.candidate IS NULL OR l.expires_ns <= ?)
-				AND (c.state IN ('pending', 'running') OR (c.state = 'not-gradable' AND c.attempts < ?))
+			WHERE (l.candidate IS NULL OR l.expires_ns <= ?1)
+				AND (c.state IN ('pending', 'running') OR (c.state = 'not-gradable' AND c.attempts < ?2))
+				AND NOT EXISTS (SELECT 1 FROM pushes p WHERE p.candidate = c.id AND p.state = 'running' AND p.expires_ns > ?1)
 			ORDER BY c.state = 'not-gradable', c.ord
 			LIMIT 1`, ns(s.now()), MaxAttempts).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -145,6 +148,15 @@ func (s *Store) acquire(ctx context.Context, tx *sql.Tx, candidate, holder strin
 	case err == nil && expires > ns(now):
 		return nil, fmt.Errorf("%w: %s grades candidate %s until %s", ErrLeased, other, candidate, fromNS(expires).Format(time.RFC3339))
 	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return nil, err
+	}
+	// A push of the candidate being graded (NextPush) holds it too.
+	err = tx.QueryRowContext(ctx, `SELECT holder, expires_ns FROM pushes WHERE candidate = ? AND state = 'running' AND expires_ns > ?
+		ORDER BY expires_ns DESC LIMIT 1`, candidate, ns(now)).Scan(&other, &expires)
+	switch {
+	case err == nil:
+		return nil, fmt.Errorf("%w: %s grades a push of candidate %s until %s", ErrLeased, other, candidate, fromNS(expires).Format(time.RFC3339))
+	case !errors.Is(err, sql.ErrNoRows):
 		return nil, err
 	}
 	token, err := newToken()
@@ -250,11 +262,19 @@ func (l *Lease) Release(ctx context.Context) error {
 // busy) is tried again at the next tick, until the lease expires. Call
 // stop when grading ends; it returns once the renewals stopped.
 func (l *Lease) Keep(ctx context.Context) (kept context.Context, stop func()) {
+	return keep(ctx, l.ttl, l.Renew, l.isEnded, l.Expires, l.store.now)
+}
+
+// keep renews a lease every third of ttl, as Lease.Keep and PushLease.Keep
+// describe: renew renews it, ended says its holder ended it, expires when
+// it expires unless renewed.
+func keep(ctx context.Context, ttl time.Duration, renew func(context.Context) error, ended func() bool,
+	expires func() time.Time, now func() time.Time) (kept context.Context, stop func()) {
 	kept, cancel := context.WithCancelCause(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(max(l.ttl/3, time.Millisecond))
+		tick := time.NewTicker(max(ttl/3, time.Millisecond))
 		defer tick.Stop()
 		for {
 			select {
@@ -262,15 +282,15 @@ func (l *Lease) Keep(ctx context.Context) (kept context.Context, stop func()) {
 				return
 			case <-tick.C:
 			}
-			err := l.Renew(kept)
+			err := renew(kept)
 			switch {
 			case err == nil:
-			case l.isEnded() || kept.Err() != nil:
+			case ended() || kept.Err() != nil:
 				return
 			case errors.Is(err, ErrLeaseLost):
 				cancel(err)
 				return
-			case !l.store.now().Before(l.Expires()):
+			case !now().Before(expires()):
 				cancel(fmt.Errorf("%w: it expired while it could not be renewed: %w", ErrLeaseLost, err))
 				return
 			}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/internal/gitref"
 )
 
@@ -251,6 +252,7 @@ type PushLease struct {
 
 	mu      sync.Mutex
 	expires time.Time
+	ended   bool
 }
 
 // Expires is when the lease expires unless renewed.
@@ -258,6 +260,27 @@ func (l *PushLease) Expires() time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.expires
+}
+
+// end marks the lease ended by its holder.
+func (l *PushLease) end() {
+	l.mu.Lock()
+	l.expires, l.ended = time.Time{}, true
+	l.mu.Unlock()
+}
+
+func (l *PushLease) isEnded() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ended
+}
+
+// Keep renews the lease every third of its time-to-live until stop is
+// called or ctx is done, and returns a context derived from ctx that is
+// cancelled, with a cause wrapping ErrLeaseLost, once the lease is lost,
+// as Lease.Keep does.
+func (l *PushLease) Keep(ctx context.Context) (kept context.Context, stop func()) {
+	return keep(ctx, l.ttl, l.Renew, l.isEnded, l.Expires, l.store.now)
 }
 
 // NextPush leases the oldest push to grade for holder for ttl, and marks
@@ -307,6 +330,9 @@ func (s *Store) NextPush(ctx context.Context, holder string, ttl time.Duration) 
 // Renew extends the lease to its time-to-live from now. It fails with
 // ErrLeaseLost when the lease expired, was taken over, or was ended.
 func (l *PushLease) Renew(ctx context.Context) error {
+	if l.isEnded() {
+		return fmt.Errorf("renew lease on push %d: %w: it was ended", l.Push.ID, ErrLeaseLost)
+	}
 	now := l.store.now()
 	expires := now.Add(l.ttl)
 	res, err := l.store.db.ExecContext(ctx, "UPDATE pushes SET expires_ns = ? WHERE id = ? AND token = ? AND state = 'running' AND expires_ns > ?",
@@ -365,8 +391,93 @@ func (s *Store) MarkPush(ctx context.Context, l *PushLease, state PushState) err
 	if err != nil {
 		return fmt.Errorf("mark push %d %s: %w", l.Push.ID, state, err)
 	}
-	l.mu.Lock()
-	l.expires = time.Time{}
-	l.mu.Unlock()
+	l.end()
+	return nil
+}
+
+// Release gives the push back to the queue without counting the attempt:
+// its grading was stopped by its holder (a shutdown), not by the push.
+// A newer push of the candidate queued meanwhile supersedes it. It does
+// nothing once the lease was ended, and, like Lease.Release, runs even
+// when ctx is done, for a few seconds at most.
+func (l *PushLease) Release(ctx context.Context) error {
+	if l.isEnded() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := l.store.write(ctx, func(tx *sql.Tx) error {
+		now := l.store.now()
+		_, err := tx.ExecContext(ctx, `UPDATE pushes SET
+			state = CASE WHEN EXISTS (SELECT 1 FROM pushes n WHERE n.candidate = pushes.candidate AND n.id > pushes.id AND n.state = 'queued')
+				THEN 'superseded' ELSE 'queued' END,
+			attempts = max(attempts - 1, 0), token = '', expires_ns = 0, updated_ns = ?
+			WHERE id = ? AND token = ? AND state = 'running'`, ns(now), l.Push.ID, l.token)
+		return err // no row: lost, the push is another holder's
+	})
+	if err != nil {
+		return fmt.Errorf("release lease on push %d: %w", l.Push.ID, err)
+	}
+	l.end()
+	return nil
+}
+
+// SavePushReport saves rep, the report of the leased push's grading, as
+// the candidate's next run, as SaveReport does for a candidate's lease
+// (raw and sig are its file's and its signature file's bytes), and marks
+// the push done, in one transaction: the candidate's state and task
+// states become the report's. The report must grade the push's commit,
+// and the commit frozen for the candidate if a freeze was loaded
+// (ErrInvalid otherwise). It fails with ErrLeaseLost, and saves nothing,
+// when the push's lease expired or was taken over.
+func (s *Store) SavePushReport(ctx context.Context, l *PushLease, rep *report.Report, raw, sig []byte) error {
+	if l == nil {
+		return fmt.Errorf("save report of a push: %w: no lease", ErrInvalid)
+	}
+	c := l.Push.Candidate
+	sig, err := checkReport(c, rep, raw, sig)
+	if err == nil && rep.Commit != l.Push.Commit {
+		err = fmt.Errorf("%w: the report grades commit %s, the push is of %s", ErrInvalid, rep.Commit, l.Push.Commit)
+	}
+	if err != nil {
+		return fmt.Errorf("save report of push %d: %w", l.Push.ID, err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		if l.isEnded() {
+			return fmt.Errorf("%w: the lease on push %d was ended", ErrLeaseLost, l.Push.ID)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM pushes WHERE id = ? AND token = ? AND state = 'running' AND expires_ns > ?",
+			l.Push.ID, l.token, ns(now)).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("%w: the lease on push %d expired or was taken over", ErrLeaseLost, l.Push.ID)
+		}
+		if err := checkFrozen(ctx, tx, c, rep); err != nil {
+			return err
+		}
+		if err := s.insertReport(ctx, tx, c, kindGraded, rep, raw, sig, l.Push.Holder, now); err != nil {
+			return err
+		}
+		state, why := Outcome(rep)
+		if _, err := tx.ExecContext(ctx, "UPDATE candidates SET state = ?, last_error = ?, updated_ns = ? WHERE id = ?",
+			state, why, ns(now), c); err != nil {
+			return err
+		}
+		// A cohort grading that died with the candidate leased left its
+		// lease behind, expired (an unexpired one keeps NextPush away).
+		if _, err := tx.ExecContext(ctx, "DELETE FROM leases WHERE candidate = ? AND expires_ns <= ?", c, ns(now)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "UPDATE pushes SET state = 'done', token = '', expires_ns = 0, updated_ns = ? WHERE id = ?",
+			ns(now), l.Push.ID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("save report of push %d: %w", l.Push.ID, err)
+	}
+	l.end()
 	return nil
 }

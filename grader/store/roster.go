@@ -152,7 +152,9 @@ func candidateDest(c *cohort.Candidate) []any {
 // roster loaded, and name only its candidates. A freeze is set once:
 // loading the same bytes again changes nothing, and other bytes are
 // refused (ErrConflict). From then on, a report is saved for a candidate
-// only if it grades the commit frozen for that candidate.
+// only if it grades the commit frozen for that candidate; a candidate
+// whose latest report (of a push graded before the deadline) grades
+// another commit is made pending again, to be graded at the one frozen.
 func (s *Store) SetFreeze(ctx context.Context, raw, sig []byte) error {
 	switch {
 	case len(raw) > MaxFreezeSize:
@@ -211,7 +213,13 @@ func (s *Store) SetFreeze(ctx context.Context, raw, sig []byte) error {
 				return fmt.Errorf("%w: candidate %s: %w", ErrInvalid, c.Candidate, err)
 			}
 		}
-		return nil
+		// A candidate graded before the deadline (a push) at another
+		// commit than the one frozen is to be graded again.
+		_, err = tx.ExecContext(ctx, `UPDATE candidates SET state = 'pending', attempts = 0, last_error = '', updated_ns = ?
+			WHERE state IN ('done', 'not-gradable') AND id IN (SELECT f.candidate FROM frozen_commits f
+				JOIN reports r ON r.candidate = f.candidate AND r.run = (SELECT max(run) FROM reports WHERE candidate = f.candidate)
+				WHERE r.commit_sha <> f.commit_sha)`, now)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("load freeze: %w", err)

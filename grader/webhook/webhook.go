@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-github/v66/github"
@@ -58,16 +59,31 @@ type Config struct {
 	// Now is the clock (default time.Now): a push is on time when its
 	// delivery is received by the freeze's time.
 	Now func() time.Time
+	// Queued, if set, hears of every push queued, once its delivery was
+	// recorded, before the delivery is answered: it must return at once
+	// (the grading service wakes its workers and publishes in the
+	// background). ctx is the request's.
+	Queued func(ctx context.Context, p store.Push)
 }
 
 // Handler is the http.Handler of GitHub's webhook deliveries. It is safe
 // for concurrent use.
 type Handler struct {
-	st     *store.Store
-	secret []byte
-	log    *logrus.Entry
-	now    func() time.Time
+	st       *store.Store
+	secret   []byte
+	log      *logrus.Entry
+	now      func() time.Time
+	queued   func(context.Context, store.Push)
+	draining atomic.Bool
 }
+
+// Drain stops intake: every delivery from then on is answered 503
+// Service Unavailable, and recorded nowhere; GitHub shows it failed, to
+// be redelivered once the service is back. It is for a shutdown.
+func (h *Handler) Drain() { h.draining.Store(true) }
+
+// Draining says Drain was called.
+func (h *Handler) Draining() bool { return h.draining.Load() }
 
 // New returns the handler of cfg.
 func New(cfg Config) (*Handler, error) {
@@ -77,7 +93,7 @@ func New(cfg Config) (*Handler, error) {
 	case len(cfg.Secret) == 0:
 		return nil, errors.New("webhook: no secret: a webhook without one would take anybody's deliveries")
 	}
-	h := &Handler{st: cfg.Store, secret: append([]byte(nil), cfg.Secret...), log: cfg.Log, now: cfg.Now}
+	h := &Handler{st: cfg.Store, secret: append([]byte(nil), cfg.Secret...), log: cfg.Log, now: cfg.Now, queued: cfg.Queued}
 	if h.log == nil {
 		l := logrus.New()
 		l.SetOutput(io.Discard)
@@ -101,6 +117,11 @@ func answer(w http.ResponseWriter, status int, text string) {
 // signature is verified.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	received := h.now()
+	if h.draining.Load() {
+		w.Header().Set("Retry-After", "60")
+		answer(w, http.StatusServiceUnavailable, "shutting down: redeliver later")
+		return
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		answer(w, http.StatusMethodNotAllowed, "webhook deliveries are POSTed")
@@ -179,7 +200,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		answer(w, http.StatusOK, "duplicate delivery")
 		return
 	}
-	outcome, err := h.push(ctx, log, &push, received)
+	outcome, queued, err := h.push(ctx, log, &push, received)
 	if err != nil {
 		h.failed(w, log, err)
 		return
@@ -187,6 +208,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.st.DeliveryOutcome(ctx, delivery, outcome); err != nil {
 		h.failed(w, log, err)
 		return
+	}
+	if h.queued != nil {
+		for _, p := range queued {
+			h.queued(ctx, p)
+		}
 	}
 	answer(w, http.StatusAccepted, outcome)
 }
@@ -199,31 +225,31 @@ func (h *Handler) failed(w http.ResponseWriter, log *logrus.Entry, err error) {
 }
 
 // push queues a grading for every roster candidate whose exam branch the
-// push updated, and says what came of it.
-func (h *Handler) push(ctx context.Context, log *logrus.Entry, p *github.PushEvent, received time.Time) (string, error) {
+// push updated, and says what came of it and which pushes it queued.
+func (h *Handler) push(ctx context.Context, log *logrus.Entry, p *github.PushEvent, received time.Time) (string, []store.Push, error) {
 	ref, after := p.GetRef(), strings.ToLower(p.GetAfter())
 	repo := p.GetRepo()
 	log = log.WithFields(logrus.Fields{"repo": clip(repo.GetHTMLURL()), "ref": clip(ref)})
 	if p.GetDeleted() || after == zeroSHA {
 		log.Info("webhook: push ignored: it deleted the branch")
-		return "ignored: the branch was deleted", nil
+		return "ignored: the branch was deleted", nil, nil
 	}
 	branch, ok := strings.CutPrefix(ref, "refs/heads/")
 	if !ok || !gitref.IsBranch(branch) {
 		log.Info("webhook: push ignored: not to a branch")
-		return "ignored: not a push to a branch", nil
+		return "ignored: not a push to a branch", nil, nil
 	}
 	if !gitref.IsCommit(after) {
 		log.Info("webhook: push ignored: no head commit")
-		return "ignored: no head commit", nil
+		return "ignored: no head commit", nil, nil
 	}
 	roster, err := h.st.Roster(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		log.Warn("webhook: push ignored: the store holds no roster")
-		return "ignored: unknown repository", nil
+		return "ignored: unknown repository", nil, nil
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	urls := map[string]bool{}
 	for _, u := range []string{repo.GetCloneURL(), repo.GetHTMLURL(), repo.GetSSHURL(), repo.GetGitURL()} {
@@ -233,6 +259,7 @@ func (h *Handler) push(ctx context.Context, log *logrus.Entry, p *github.PushEve
 	}
 	known := false
 	var queued, late []string
+	var pushes []store.Push
 	for _, c := range roster.Candidates {
 		if !urls[NormalizeRepo(c.Repo)] {
 			continue
@@ -243,27 +270,28 @@ func (h *Handler) push(ctx context.Context, log *logrus.Entry, p *github.PushEve
 		}
 		q, err := h.st.QueuePush(ctx, c.ID, after, received)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		if q.State == store.PushLate {
 			late = append(late, c.ID)
 			log.WithField("candidate", c.ID).Warn("webhook: push after the deadline recorded, not graded")
 		} else {
 			queued = append(queued, c.ID)
+			pushes = append(pushes, q)
 			log.WithFields(logrus.Fields{"candidate": c.ID, "commit": after, "push": q.ID}).Info("webhook: push queued")
 		}
 	}
 	switch {
 	case !known:
 		log.Info("webhook: push ignored: no roster candidate has this repository")
-		return "ignored: unknown repository", nil
+		return "ignored: unknown repository", nil, nil
 	case len(queued) == 0 && len(late) == 0:
 		log.Info("webhook: push ignored: not to an exam branch")
-		return "ignored: not an exam branch", nil
+		return "ignored: not an exam branch", nil, nil
 	case len(queued) == 0:
-		return "recorded, not queued: received after the deadline", nil
+		return "recorded, not queued: received after the deadline", nil, nil
 	}
-	return "queued", nil
+	return "queued", pushes, nil
 }
 
 // parseSignature reads "sha256=<64 hex digits>".

@@ -335,3 +335,42 @@ func TestWebhookNormalizeRepo(t *testing.T) {
 		t.Error("a handler without a secret")
 	}
 }
+
+// TestWebhookQueuedAndDrain tells Config.Queued of each push queued, and
+// of nothing else (a duplicate, a late push, an ignored one); once
+// drained, deliveries are answered 503 and recorded nowhere.
+func TestWebhookQueuedAndDrain(t *testing.T) {
+	f := newFixture(t)
+	f.srv.Close()
+	var mu sync.Mutex
+	var heard []string
+	h, err := New(Config{Store: f.st, Secret: secret, Now: f.clk.Now, Queued: func(_ context.Context, p store.Push) {
+		mu.Lock()
+		heard = append(heard, p.Candidate+":"+p.Commit[:1])
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = httptest.NewServer(h)
+	body := pushBody(t, adaRepo, "refs/heads/cmc-exam", sha('a'), false)
+	f.deliver("push", "d1", body)
+	f.deliver("push", "d1", body)
+	f.deliver("push", "d2", pushBody(t, adaRepo, "refs/heads/other", sha('b'), false))
+	if got := strings.Join(heard, " "); got != "ada:a" {
+		t.Errorf("Queued heard %q, want one push: ada:a", got)
+	}
+	if h.Draining() {
+		t.Error("draining before Drain")
+	}
+	h.Drain()
+	if code, text := f.deliver("push", "d3", pushBody(t, adaRepo, "refs/heads/cmc-exam", sha('c'), false)); code != http.StatusServiceUnavailable {
+		t.Errorf("a push while draining: %d %s", code, text)
+	}
+	if got := f.pushes(); got != "ada:a:queued" {
+		t.Errorf("queue after a delivery while draining: %s", got)
+	}
+	if ds, _ := f.st.Deliveries(context.Background()); len(ds) != 2 {
+		t.Errorf("%d deliveries recorded, want 2 (none while draining)", len(ds))
+	}
+}

@@ -67,6 +67,14 @@ func New(ctx context.Context, log *logrus.Entry) (*Engine, error) {
 // Client returns the engine client, for the image builder of this package.
 func (d *Engine) Client() *client.Client { return d.cli }
 
+// Ping checks that the engine answers now (a readiness probe).
+func (d *Engine) Ping(ctx context.Context) error {
+	if _, err := d.cli.Ping(ctx, client.PingOptions{}); err != nil {
+		return d.engineErr("ping", err)
+	}
+	return nil
+}
+
 // Labels returns the labels every container, volume and image the grader
 // creates carries. The map is a fresh copy.
 func (d *Engine) Labels() map[string]string {
