@@ -24,6 +24,9 @@ type Publisher interface {
 	Queued(ctx context.Context, candidate, repoURL, sha string) error
 	Started(ctx context.Context, candidate, repoURL, sha string) error
 	Completed(ctx context.Context, candidate, repoURL, sha string, r *report.Report) error
+	// Failed shows that the push can never be graded. reason is for
+	// proctors: it must not reach the candidate.
+	Failed(ctx context.Context, candidate, repoURL, sha string, reason error) error
 }
 
 // MaxPushAttempts bounds the gradings started of one push: one that
@@ -129,8 +132,9 @@ func (r *Runner) Queued(ctx context.Context, p store.Push) {
 // queue, up to MaxPushAttempts gradings; after the sandbox backend
 // stopped answering, the workers wait RetryWait before they lease
 // again. A push that cannot be graded (its commit is not in the
-// repository, the candidate's form does not fit the bank) is ended
-// without a report: store.PushDone, and the reason logged.
+// repository, the candidate's form does not fit the bank), or whose
+// attempts ran out, ends without a report: store.PushFailed with the
+// reason, logged and published as Failed.
 func (r *Runner) Pushes(ctx context.Context, grace time.Duration) error {
 	ps := r.pushes()
 	defer ps.bg.Wait()
@@ -214,11 +218,6 @@ func (r *Runner) gradePush(ctx context.Context, l *store.PushLease, runner sandb
 	log := r.Log.WithFields(logrus.Fields{"candidate": p.Candidate, "commit": p.Commit, "push": p.ID, "attempt": p.Attempts})
 	// A background context: the lease must end even once ctx ended.
 	end := context.WithoutCancel(ctx)
-	if p.Attempts > MaxPushAttempts {
-		log.Error("push given up: its gradings never ended")
-		r.markPush(end, log, l, store.PushDone)
-		return false
-	}
 	c, err := r.candidate(ctx, p.Candidate)
 	if err != nil {
 		log.WithError(err).Error("push not graded: the roster could not be read; it goes back to the queue")
@@ -226,6 +225,10 @@ func (r *Runner) gradePush(ctx context.Context, l *store.PushLease, runner sandb
 			log.WithError(err).Warn("could not give the push back; its lease expires by itself")
 		}
 		return true
+	}
+	if p.Attempts > MaxPushAttempts {
+		r.failPush(end, log, c, l, fmt.Errorf("given up after %d gradings that never ended", MaxPushAttempts))
+		return false
 	}
 	r.waitQueued(ctx, p.ID)
 	if r.Publisher != nil {
@@ -248,16 +251,15 @@ func (r *Runner) gradePush(ctx context.Context, l *store.PushLease, runner sandb
 		return false
 	case errors.Is(err, sandbox.ErrBackendDown):
 		log.WithError(err).Error("the sandbox backend stopped answering")
-		r.retryPush(end, log, l)
+		r.retryPush(end, log, c, l, err)
 		return true
 	case errors.Is(err, grader.ErrSubmission), errors.Is(err, errBadForm):
 		// A retry would not change it.
-		log.WithError(err).Warn("push not gradable")
-		r.markPush(end, log, l, store.PushDone)
+		r.failPush(end, log, c, l, err)
 		return false
 	case err != nil:
 		log.WithError(err).Warn("push not graded; it will be retried")
-		r.retryPush(end, log, l)
+		r.retryPush(end, log, c, l, err)
 		return false
 	}
 	raw, sig, err := report.Encode(rep, r.SignKey)
@@ -271,12 +273,11 @@ func (r *Runner) gradePush(ctx context.Context, l *store.PushLease, runner sandb
 	case errors.Is(err, store.ErrInvalid):
 		// The report does not fit the store: the freeze fixed another
 		// commit for the candidate.
-		log.WithError(err).Warn("push graded, its report not kept")
-		r.markPush(end, log, l, store.PushDone)
+		r.failPush(end, log, c, l, fmt.Errorf("graded, its report not kept: %w", err))
 		return false
 	case err != nil:
 		log.WithError(err).Error("push graded, its report not saved; it will be retried")
-		r.retryPush(end, log, l)
+		r.retryPush(end, log, c, l, err)
 		return true
 	}
 	log.WithFields(logrus.Fields{"verdict": rep.Verdict, "overall": rep.Overall}).Info("push graded")
@@ -287,19 +288,30 @@ func (r *Runner) gradePush(ctx context.Context, l *store.PushLease, runner sandb
 }
 
 // retryPush gives the push back to the queue, its attempt counted, or
-// gives it up after MaxPushAttempts.
-func (r *Runner) retryPush(ctx context.Context, log *logrus.Entry, l *store.PushLease) {
+// fails it after MaxPushAttempts; cause is why this attempt failed.
+func (r *Runner) retryPush(ctx context.Context, log *logrus.Entry, c cohort.Candidate, l *store.PushLease, cause error) {
 	if l.Push.Attempts >= MaxPushAttempts {
-		log.Errorf("push given up after %d attempts", l.Push.Attempts)
-		r.markPush(ctx, log, l, store.PushDone)
+		r.failPush(ctx, log, c, l, fmt.Errorf("given up after %d attempts: %w", l.Push.Attempts, cause))
 		return
 	}
-	r.markPush(ctx, log, l, store.PushQueued)
+	if err := r.Store.MarkPush(ctx, l, store.PushQueued); err != nil {
+		log.WithError(err).Warn("could not end the push's lease; it expires by itself")
+	}
 }
 
-func (r *Runner) markPush(ctx context.Context, log *logrus.Entry, l *store.PushLease, state store.PushState) {
-	if err := r.Store.MarkPush(ctx, l, state); err != nil {
-		log.WithError(err).Warn("could not end the push's lease; it expires by itself")
+// failPush ends a push that can never be graded: failed in the store,
+// its reason logged for proctors, and published as failed, which tells
+// the candidate no more than that.
+func (r *Runner) failPush(ctx context.Context, log *logrus.Entry, c cohort.Candidate, l *store.PushLease, reason error) {
+	log.WithError(reason).Error("push failed: it cannot be graded")
+	if err := r.Store.FailPush(ctx, l, reason.Error()); err != nil {
+		log.WithError(err).Warn("could not mark the push failed; its lease expires by itself")
+		return
+	}
+	if r.Publisher != nil {
+		r.publish(ctx, log, "failed", func(ctx context.Context) error {
+			return r.Publisher.Failed(ctx, c.ID, c.Repo, l.Push.Commit, reason)
+		})
 	}
 }
 

@@ -47,6 +47,10 @@ func (p *recorder) Completed(_ context.Context, candidate, repo, sha string, r *
 	return p.add(fmt.Sprintf("completed %s %s %.7s %s %.7s", candidate, repo, sha, r.Verdict, r.Commit))
 }
 
+func (p *recorder) Failed(_ context.Context, candidate, repo, sha string, reason error) error {
+	return p.add(fmt.Sprintf("failed %s %s %.7s", candidate, repo, sha))
+}
+
 func (p *recorder) Calls() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -178,10 +182,18 @@ func TestPushesBackendDown(t *testing.T) {
 	r.Publisher = pub
 	servePushes(t, r, time.Minute)
 	p := queue(t, r, "cmc-1", fork.C3)
-	waitFor(t, "push given up", func() bool { return pushOf(t, st, p.ID).State == store.PushDone })
-	if got := pushOf(t, st, p.ID); got.Attempts != MaxPushAttempts {
+	waitFor(t, "push given up", func() bool { return pushOf(t, st, p.ID).State == store.PushFailed })
+	got := pushOf(t, st, p.ID)
+	if got.Attempts != MaxPushAttempts {
 		t.Errorf("push given up after %d attempts, want %d", got.Attempts, MaxPushAttempts)
 	}
+	if !strings.Contains(got.LastError, fmt.Sprintf("given up after %d attempts", MaxPushAttempts)) {
+		t.Errorf("last error %q: want why it was given up", got.LastError)
+	}
+	waitFor(t, "failed published", func() bool {
+		calls := pub.Calls()
+		return len(calls) > 0 && calls[len(calls)-1] == "failed cmc-1 "+fork.URL+" "+fork.C3[:7]
+	})
 	if c := states(t, st)["cmc-1"]; c.Latest != nil {
 		t.Errorf("a report saved while the backend was down: %+v", c.Latest)
 	}
@@ -192,18 +204,29 @@ func TestPushesBackendDown(t *testing.T) {
 	}
 }
 
-// TestPushesNotGradable ends a push whose commit is not in the
-// repository without a report and without retrying it.
+// TestPushesNotGradable fails a push whose commit is not in the
+// repository, without a report and without retrying it, and publishes it
+// as failed once.
 func TestPushesNotGradable(t *testing.T) {
 	fork := gittest.NewForkRepo(t)
 	st, _ := newCohortOf(t, fork, "cmc-1:cmc")
 	run := &gradertest.ScriptedRunner{Default: "pass"}
 	r := newRunner(t, st, run, 1)
+	pub := &recorder{}
+	r.Publisher = pub
 	servePushes(t, r, time.Minute)
 	p := queue(t, r, "cmc-1", strings.Repeat("f", 40))
-	waitFor(t, "push ended", func() bool { return pushOf(t, st, p.ID).State == store.PushDone })
-	if got := pushOf(t, st, p.ID); got.Attempts != 1 {
+	waitFor(t, "push ended", func() bool { return pushOf(t, st, p.ID).State == store.PushFailed })
+	got := pushOf(t, st, p.ID)
+	if got.Attempts != 1 {
 		t.Errorf("%d attempts at a commit that is not there, want 1", got.Attempts)
+	}
+	if got.LastError == "" {
+		t.Error("a failed push keeps no reason")
+	}
+	waitFor(t, "failed published", func() bool { return slices.Contains(pub.Calls(), "failed cmc-1 "+fork.URL+" fffffff") })
+	if n := len(pub.Calls()); n != 3 {
+		t.Errorf("publications %q: want queued, started, failed", pub.Calls())
 	}
 	if c := states(t, st)["cmc-1"]; c.Latest != nil || run.Runs != 0 {
 		t.Errorf("report %+v after %d sandbox runs; want none", c.Latest, run.Runs)

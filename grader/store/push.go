@@ -21,6 +21,7 @@ var ErrNoPush = errors.New("no push to grade")
 //	queued ──► running ──► done
 //	   │  ▲        │
 //	   │  └────────┘ given back (MarkPush Queued), or its lease expired
+//	   │           └─► failed (FailPush: it can never be graded)
 //	   └─► superseded (a newer push of the same candidate was queued)
 //
 // A push received after the cohort's freeze is late: recorded, never
@@ -34,7 +35,11 @@ const (
 	PushDone       PushState = "done"
 	PushSuperseded PushState = "superseded"
 	PushLate       PushState = "late"
+	PushFailed     PushState = "failed"
 )
+
+// maxPushError bounds the reason kept with a failed push.
+const maxPushError = 1024
 
 // maxDeliveryID bounds a delivery id (GitHub's are UUIDs), and
 // maxDeliveryText an event name or outcome kept with it.
@@ -59,6 +64,9 @@ type Push struct {
 	Holder string
 	// Attempts counts the gradings started.
 	Attempts int
+	// LastError says why a failed push was given up, for proctors: it
+	// may name paths and hidden tests, and never reaches a candidate.
+	LastError string
 	// Updated is when the state last changed.
 	Updated time.Time
 }
@@ -207,12 +215,12 @@ func (s *Store) QueuePush(ctx context.Context, candidate, sha string, at time.Ti
 	return p, nil
 }
 
-const pushColumns = "id, candidate, commit_sha, received_ns, state, holder, attempts, updated_ns"
+const pushColumns = "id, candidate, commit_sha, received_ns, state, holder, attempts, last_error, updated_ns"
 
 func scanPush(scan func(...any) error) (Push, error) {
 	var p Push
 	var received, updated int64
-	if err := scan(&p.ID, &p.Candidate, &p.Commit, &received, &p.State, &p.Holder, &p.Attempts, &updated); err != nil {
+	if err := scan(&p.ID, &p.Candidate, &p.Commit, &received, &p.State, &p.Holder, &p.Attempts, &p.LastError, &updated); err != nil {
 		return Push{}, err
 	}
 	p.Received, p.Updated = fromNS(received), fromNS(updated)
@@ -390,6 +398,37 @@ func (s *Store) MarkPush(ctx context.Context, l *PushLease, state PushState) err
 	})
 	if err != nil {
 		return fmt.Errorf("mark push %d %s: %w", l.Push.ID, state, err)
+	}
+	l.end()
+	return nil
+}
+
+// FailPush ends the grading of a leased push that can never be graded
+// (its commit is missing, its gradings kept failing): it becomes
+// PushFailed, reason kept as its last error for proctors. It fails with
+// ErrLeaseLost when the lease expired or was taken over.
+func (s *Store) FailPush(ctx context.Context, l *PushLease, reason string) error {
+	if reason == "" {
+		reason = "not gradable"
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		res, err := tx.ExecContext(ctx, `UPDATE pushes SET state = 'failed', last_error = ?, token = '', expires_ns = 0, updated_ns = ?
+			WHERE id = ? AND token = ? AND state = 'running' AND expires_ns > ?`,
+			clip(reason, maxPushError), ns(now), l.Push.ID, l.token, ns(now))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err == nil {
+				err = fmt.Errorf("%w: it expired or was taken over", ErrLeaseLost)
+			}
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("mark push %d failed: %w", l.Push.ID, err)
 	}
 	l.end()
 	return nil

@@ -185,4 +185,28 @@ CREATE TABLE pending_publishes (
 ) STRICT;
 CREATE INDEX pending_publishes_state ON pending_publishes (state);
 `,
+	// 4: a push that can never be graded ends failed, with its last error.
+	// SQLite changes no CHECK in place: the table is made again.
+	`
+CREATE TABLE pushes_v4 (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	candidate   TEXT NOT NULL REFERENCES candidates (id),
+	commit_sha  TEXT NOT NULL,
+	received_ns INTEGER NOT NULL,
+	state       TEXT NOT NULL DEFAULT 'queued'
+		CHECK (state IN ('queued', 'running', 'done', 'superseded', 'late', 'failed')),
+	holder      TEXT NOT NULL DEFAULT '',
+	token       TEXT NOT NULL DEFAULT '',
+	expires_ns  INTEGER NOT NULL DEFAULT 0,
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	last_error  TEXT NOT NULL DEFAULT '', -- why a failed push was given up
+	updated_ns  INTEGER NOT NULL
+) STRICT;
+INSERT INTO pushes_v4 (id, candidate, commit_sha, received_ns, state, holder, token, expires_ns, attempts, updated_ns)
+	SELECT id, candidate, commit_sha, received_ns, state, holder, token, expires_ns, attempts, updated_ns FROM pushes;
+DROP TABLE pushes;
+ALTER TABLE pushes_v4 RENAME TO pushes;
+CREATE INDEX pushes_candidate ON pushes (candidate, state);
+CREATE INDEX pushes_state ON pushes (state);
+`,
 }
