@@ -209,6 +209,28 @@ func (g *GitHub) Completed(ctx context.Context, candidate, repoURL, sha string, 
 	return g.Publish(ctx, candidate, repoURL, sha, r.ForCandidate())
 }
 
+// Failed shows that sha can never be graded (its commit is missing, its
+// gradings kept failing): the check run completes neutral, or the commit
+// status is error, with a fixed text. reason is for proctors: only the
+// log gets it, never GitHub. A failure to publish is not kept as
+// pending: the push's failure is in the store for proctors.
+//
+// Neutral rather than action_required: action_required asks the
+// candidate to act, through a details page GitHub requires with it, while
+// the failure is the grader's to fix, and neutral neither passes nor
+// fails the commit.
+func (g *GitHub) Failed(ctx context.Context, candidate, repoURL, sha string, reason error) error {
+	repo, sha, err := g.target(repoURL, sha)
+	if err != nil {
+		return err
+	}
+	g.log.WithField("candidate", candidate).WithError(reason).Debugf("publishing %s@%.12s as not gradable", repo, sha)
+	if g.app == nil {
+		return g.status(ctx, repo, sha, stateError, failedDescribe)
+	}
+	return g.checkRun(ctx, candidate, repo, sha, checkOptions{status: "completed", conclusion: conclusionNeutral, title: failedTitle, summary: failedSummary})
+}
+
 // Publish shows the candidate view c on commit sha, as Completed does.
 func (g *GitHub) Publish(ctx context.Context, candidate, repoURL, sha string, c *report.CandidateReport) error {
 	err := g.publish(ctx, candidate, repoURL, sha, c)

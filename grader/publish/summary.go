@@ -31,6 +31,16 @@ const (
 	statePending = "pending"
 	stateSuccess = "success"
 	stateFailure = "failure"
+	stateError   = "error"
+)
+
+// What a push that can never be graded shows on its commit. It says
+// nothing of why: the reason may name the grader's paths or hidden tests.
+const (
+	failedTitle   = "Could not be graded"
+	failedSummary = "This commit could not be graded; proctors have been told. " +
+		"Nothing is needed from you: a proctor looks into it, and pushing again does no harm."
+	failedDescribe = "Could not be graded; proctors have been told"
 )
 
 // result is what a completed grading shows on the commit.
