@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -31,9 +32,10 @@ var ghapiServers sync.Map // *testscript.TestScript → *githubtest.Server
 //	ghapi calls             print every call: METHOD PATH STATUS, then its body
 //	ghapi checkruns         print each check run: REPO SHA STATUS CONCLUSION TITLE
 //	ghapi statuses          print each commit status: REPO SHA STATE DESCRIPTION
+//	ghapi waitcheck SHA STATUS   wait until a check run on SHA has STATUS
 func cmdGHAPI(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) == 0 {
-		ts.Fatalf("usage: ghapi start|uninstall|fail|calls|checkruns|statuses ...")
+		ts.Fatalf("usage: ghapi start|uninstall|fail|calls|checkruns|statuses|waitcheck ...")
 	}
 	if args[0] == "start" {
 		ghapiStart(ts, args[1:])
@@ -67,12 +69,41 @@ func cmdGHAPI(ts *testscript.TestScript, neg bool, args []string) {
 		for _, r := range s.CheckRuns() {
 			fmt.Fprintf(ts.Stdout(), "%s %s %s %s %s\n", r.Repo, r.GetHeadSHA(), r.GetStatus(), r.GetConclusion(), r.GetOutput().GetTitle())
 		}
+	case "waitcheck":
+		if len(args) != 3 {
+			ts.Fatalf("usage: ghapi waitcheck SHA STATUS")
+		}
+		waitCheck(ts, s, args[1], args[2])
 	case "statuses":
 		for _, st := range s.Statuses() {
 			fmt.Fprintf(ts.Stdout(), "%s %s %s %s\n", st.Repo, st.SHA, st.GetState(), st.GetDescription())
 		}
 	default:
 		ts.Fatalf("ghapi: unknown command %q", args[0])
+	}
+}
+
+// waitCheck waits until a check run on sha has status.
+func waitCheck(ts *testscript.TestScript, s *githubtest.Server, sha, status string) {
+	deadline := time.NewTimer(scriptWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var seen []string
+		for _, r := range s.CheckRuns() {
+			if r.GetHeadSHA() == sha {
+				if r.GetStatus() == status {
+					return
+				}
+				seen = append(seen, r.GetStatus())
+			}
+		}
+		select {
+		case <-deadline.C:
+			ts.Fatalf("no check run on %s is %s after %s (seen: %q)", sha, status, scriptWait, seen)
+		case <-tick.C:
+		}
 	}
 }
 

@@ -1,10 +1,9 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -23,9 +22,6 @@ const (
 	githubTokenEnv  = "CMCGRADER_GITHUB_TOKEN"
 )
 
-// maxKeyFile bounds a private key or token file.
-const maxKeyFile = 64 << 10
-
 // githubFlags configure publishing to GitHub. Secrets come from files or
 // the environment, never from flag values.
 type githubFlags struct {
@@ -36,6 +32,12 @@ type githubFlags struct {
 	tokenFile      string
 	dashboardURL   string
 	attempts       int
+}
+
+// on says whether f asks to publish: an App id, a token file or key
+// file, or a token in the environment.
+func (f *githubFlags) on() bool {
+	return f.appID != 0 || f.tokenFile != "" || f.appKeyFile != "" || os.Getenv(githubTokenEnv) != ""
 }
 
 func (f *githubFlags) register(fl *pflag.FlagSet) {
@@ -60,7 +62,7 @@ func (a *app) publisher(f githubFlags, pending publish.Pending) (*publish.GitHub
 		if f.tokenFile != "" {
 			return nil, usageError{errors.New("give --github-app-id (with its key) or --github-token-file, not both")}
 		}
-		if cfg.AppKey, err = readSecret("--github-app-key-file", f.appKeyFile, githubAppKeyEnv); err != nil {
+		if cfg.AppKey, err = readSecret("--github-app-key-file", f.appKeyFile, githubAppKeyEnv, maxKeyFile); err != nil {
 			return nil, err
 		}
 		if cfg.AppKey == nil {
@@ -70,7 +72,7 @@ func (a *app) publisher(f githubFlags, pending publish.Pending) (*publish.GitHub
 		if f.appKeyFile != "" {
 			return nil, usageError{errors.New("--github-app-key-file needs --github-app-id")}
 		}
-		tok, err := readSecret("--github-token-file", f.tokenFile, githubTokenEnv)
+		tok, err := readSecret("--github-token-file", f.tokenFile, githubTokenEnv, maxTokenFile)
 		if err != nil {
 			return nil, err
 		}
@@ -87,42 +89,6 @@ func (a *app) publisher(f githubFlags, pending publish.Pending) (*publish.GitHub
 		return nil, usageError{err}
 	}
 	return gh, nil
-}
-
-// readSecret reads a secret from file, or else from the environment
-// variable env; nil when neither is set. Surrounding white space is not
-// part of it. A file open to others is refused. The secret is never
-// printed, and errors say nothing of its content.
-func readSecret(flag, file, env string) ([]byte, error) {
-	if file == "" {
-		if v := bytes.TrimSpace([]byte(os.Getenv(env))); len(v) > 0 {
-			return v, nil
-		}
-		return nil, nil
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flag, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flag, err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s %s: open to others (mode %v): make it private with chmod 600", flag, file, fi.Mode().Perm())
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flag, err)
-	}
-	if len(b) > maxKeyFile {
-		return nil, fmt.Errorf("%s %s: more than %d KiB: give the secret alone", flag, file, maxKeyFile>>10)
-	}
-	if b = bytes.TrimSpace(b); len(b) == 0 {
-		return nil, fmt.Errorf("%s %s: the file is empty", flag, file)
-	}
-	return b, nil
 }
 
 func (a *app) publishCmd() *cobra.Command {
@@ -229,20 +195,9 @@ the App sees every repository.`,
 			if err != nil {
 				return err
 			}
-			var missing []string
-			for _, c := range roster.Candidates {
-				repo, err := publish.ParseRepo(c.Repo, gh.WebHost())
-				if err != nil {
-					missing = append(missing, fmt.Sprintf("%s\t%s", c.ID, err))
-					continue
-				}
-				ok, err := gh.Installed(cmd.Context(), repo)
-				if err != nil {
-					return err
-				}
-				if !ok {
-					missing = append(missing, fmt.Sprintf("%s\t%s: the App is not installed", c.ID, repo))
-				}
+			missing, err := unseen(cmd.Context(), gh, roster)
+			if err != nil {
+				return err
 			}
 			for _, m := range missing {
 				fmt.Fprintln(a.stdout, m)
@@ -263,6 +218,28 @@ the App sees every repository.`,
 	gf.register(fl)
 	cmd.AddCommand(check)
 	return cmd
+}
+
+// unseen lists the roster's candidates whose repositories the App of gh
+// cannot see, one line each: the candidate's id, a tab, and why. err is
+// a failure to ask GitHub.
+func unseen(ctx context.Context, gh *publish.GitHub, roster *cohort.Roster) ([]string, error) {
+	var missing []string
+	for _, c := range roster.Candidates {
+		repo, err := publish.ParseRepo(c.Repo, gh.WebHost())
+		if err != nil {
+			missing = append(missing, fmt.Sprintf("%s\t%s", c.ID, err))
+			continue
+		}
+		ok, err := gh.Installed(ctx, repo)
+		if err != nil {
+			return missing, err
+		}
+		if !ok {
+			missing = append(missing, fmt.Sprintf("%s\t%s: the App is not installed", c.ID, repo))
+		}
+	}
+	return missing, nil
 }
 
 // formInstallSection is what form.md says about the App, when the

@@ -7,12 +7,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cmcgrader/cmcgrader/grader/batch"
 	"github.com/cmcgrader/cmcgrader/grader/dashboard"
+	"github.com/cmcgrader/cmcgrader/grader/publish"
 	"github.com/cmcgrader/cmcgrader/grader/store"
 	"github.com/cmcgrader/cmcgrader/grader/webhook"
 )
@@ -21,6 +23,7 @@ type serveFlags struct {
 	db, addr, signKey, tlsCert, tlsKey string
 	webhookSecretFile                  string
 	push                               pushFlags
+	github                             githubFlags
 }
 
 // shutdownTimeout bounds how long serve waits for requests in flight
@@ -81,6 +84,7 @@ is graded again once its lease (--lease) runs out.`,
 	fl.StringVar(&f.tlsKey, "tls-key", "", "the TLS certificate's private key file (PEM)")
 	fl.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "take GitHub webhooks at /webhook, signed with the secret in this file (or $"+webhookSecretEnv+")")
 	f.push.register(fl)
+	f.github.register(fl)
 	return cmd
 }
 
@@ -95,6 +99,9 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.github.on() && !grading {
+		return usageError{errors.New("the GitHub flags publish the gradings of pushes: give --bank (and --workers 1 or more) too")}
+	}
 	if err := storeExists(f.db); err != nil {
 		return err
 	}
@@ -102,7 +109,7 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	secret, err := webhookSecret(f.webhookSecretFile)
+	secret, err := readSecret("--webhook-secret-file", f.webhookSecretFile, webhookSecretEnv, maxSecretFile)
 	if err != nil {
 		return err
 	}
@@ -124,6 +131,17 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 		defer cleanup()
 		if p, ok := workers.Grader.Runner.(interface{ Ping(context.Context) error }); ok {
 			engine = p.Ping
+		}
+		if f.github.on() {
+			// Results GitHub refuses wait in the store for publish --pending.
+			gh, err := a.publisher(f.github, st)
+			if err != nil {
+				return err
+			}
+			workers.Publisher = gh
+			if gh.App() {
+				go a.warnUnseen(ctx, gh, st)
+			}
 		}
 	}
 	d, err := dashboard.New(dashboard.Config{Store: st, SignKey: key, Log: a.log})
@@ -208,6 +226,25 @@ func (a *app) serve(ctx context.Context, f serveFlags) error {
 	}
 	fmt.Fprintln(a.stdout, "the dashboard stopped")
 	return nil
+}
+
+// warnUnseen warns of the roster's candidates whose repositories the
+// GitHub App cannot see: their pushes never reach the webhook. It fails
+// nothing; a failure to ask GitHub is a warning too.
+func (a *app) warnUnseen(ctx context.Context, gh *publish.GitHub, st *store.Store) {
+	roster, err := st.Roster(ctx)
+	if err != nil {
+		a.log.WithError(err).Warn("could not read the roster to check the GitHub App's reach")
+		return
+	}
+	missing, err := unseen(ctx, gh, roster)
+	for _, m := range missing {
+		id, why, _ := strings.Cut(m, "\t")
+		a.log.WithField("candidate", id).Warnf("the GitHub App cannot see this candidate's repository, so its pushes are not graded: %s (the candidate installs the App on the fork, or the fork moves to an organisation the App is installed on)", why)
+	}
+	if err != nil && ctx.Err() == nil {
+		a.log.WithError(err).Warn("could not check which candidates' repositories the GitHub App sees (cmcgrader github check --roster asks again)")
+	}
 }
 
 // isLoopback says host is a loopback name or address.

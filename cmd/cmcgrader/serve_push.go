@@ -13,9 +13,13 @@ import (
 
 	"github.com/cmcgrader/cmcgrader/grader/batch"
 	"github.com/cmcgrader/cmcgrader/grader/cohort"
+	"github.com/cmcgrader/cmcgrader/grader/publish"
 	"github.com/cmcgrader/cmcgrader/grader/store"
 	"github.com/cmcgrader/cmcgrader/tasks"
 )
+
+// The push workers publish through GitHub.
+var _ batch.Publisher = (*publish.GitHub)(nil)
 
 // pushFlags are serve's flags for grading the push queue.
 type pushFlags struct {

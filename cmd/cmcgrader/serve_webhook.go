@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"sync/atomic"
 	"time"
 
@@ -18,47 +15,6 @@ import (
 // webhookSecretEnv names the environment variable that may hold the
 // webhook's secret, instead of a file.
 const webhookSecretEnv = "CMCGRADER_WEBHOOK_SECRET"
-
-// maxSecretFile bounds a webhook secret file.
-const maxSecretFile = 4 << 10
-
-// webhookSecret reads the webhook's shared secret from the file named,
-// or else from $CMCGRADER_WEBHOOK_SECRET; nil when neither is given (no
-// webhook). Surrounding white space is not part of it. The secret never
-// comes from a flag (it would show in the process list) and is never
-// printed.
-func webhookSecret(file string) ([]byte, error) {
-	if file == "" {
-		if env := bytes.TrimSpace([]byte(os.Getenv(webhookSecretEnv))); len(env) > 0 {
-			return env, nil
-		}
-		return nil, nil
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, fmt.Errorf("--webhook-secret-file: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("--webhook-secret-file: %w", err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("--webhook-secret-file %s: open to others (mode %v): make it private with chmod 600", file, fi.Mode().Perm())
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("--webhook-secret-file: %w", err)
-	}
-	if len(b) > maxSecretFile {
-		return nil, fmt.Errorf("--webhook-secret-file %s: more than %d bytes: give the secret alone", file, maxSecretFile)
-	}
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return nil, fmt.Errorf("--webhook-secret-file %s: the file is empty", file)
-	}
-	return b, nil
-}
 
 // probeTimeout bounds a readiness check.
 const probeTimeout = 2 * time.Second

@@ -124,23 +124,27 @@ func TestServeWebhook(t *testing.T) {
 	}
 }
 
+func webhookSecretOf(file string) ([]byte, error) {
+	return readSecret("--webhook-secret-file", file, webhookSecretEnv, maxSecretFile)
+}
+
 // TestServeWebhookSecret reads the secret from a file or the
 // environment; without either there is no webhook.
 func TestServeWebhookSecret(t *testing.T) {
 	t.Setenv(webhookSecretEnv, "")
-	if s, err := webhookSecret(""); s != nil || err != nil {
+	if s, err := webhookSecretOf(""); s != nil || err != nil {
 		t.Errorf("no secret: %q %v", s, err)
 	}
 	t.Setenv(webhookSecretEnv, " from-env\n")
-	if s, err := webhookSecret(""); string(s) != "from-env" || err != nil {
+	if s, err := webhookSecretOf(""); string(s) != "from-env" || err != nil {
 		t.Errorf("from the environment: %q %v", s, err)
 	}
 	empty := filepath.Join(t.TempDir(), "empty")
 	os.WriteFile(empty, []byte("\n"), 0o600)
-	if _, err := webhookSecret(empty); err == nil || !strings.Contains(err.Error(), "empty") {
+	if _, err := webhookSecretOf(empty); err == nil || !strings.Contains(err.Error(), "empty") {
 		t.Errorf("an empty file: %v", err)
 	}
-	if _, err := webhookSecret(filepath.Join(t.TempDir(), "missing")); err == nil {
+	if _, err := webhookSecretOf(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("a missing file")
 	}
 }
