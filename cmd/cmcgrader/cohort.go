@@ -212,7 +212,14 @@ func (a *app) writeCohortStatus(cmd *cobra.Command, st *store.Store) error {
 	if err != nil {
 		return err
 	}
-	return batch.WriteStatus(a.stdout, cs, time.Now())
+	if err := batch.WriteStatus(a.stdout, cs, time.Now()); err != nil {
+		return err
+	}
+	ps, err := st.Pushes(cmd.Context())
+	if err != nil {
+		return err
+	}
+	return batch.WriteFailedPushes(a.stdout, ps)
 }
 
 func (a *app) cohortExportCmd() *cobra.Command {

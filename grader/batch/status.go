@@ -43,6 +43,28 @@ func WriteStatus(w io.Writer, cs []store.CandidateState, now time.Time) error {
 	return ew.Flush()
 }
 
+// WriteFailedPushes lists the pushes that could never be graded, with
+// why, for a proctor; nothing when there is none. The reasons are the
+// grader's: for proctors only.
+func WriteFailedPushes(w io.Writer, ps []store.Push) error {
+	ew := bufio.NewWriter(w)
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	n := 0
+	for _, p := range ps {
+		if p.State != store.PushFailed {
+			continue
+		}
+		if n == 0 {
+			fmt.Fprintln(ew, "\nPushes that could not be graded (their commits show it):")
+			fmt.Fprintln(tw, "PUSH\tCANDIDATE\tCOMMIT\tATTEMPTS\tREASON")
+		}
+		n++
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", p.ID, escape.Line(p.Candidate), escape.Short(p.Commit), p.Attempts, escape.OneLine(p.LastError, 200))
+	}
+	tw.Flush()
+	return ew.Flush()
+}
+
 // Entries returns every candidate of the store with its latest report
 // (nil before the first), in roster order, for exports.
 func Entries(ctx context.Context, st *store.Store) ([]cohort.Entry, error) {
