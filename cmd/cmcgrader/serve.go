@@ -57,7 +57,15 @@ its commit, in the same sandboxes as cohort grade, its report kept as the
 candidate's latest and signed with --sign-key. A newer push supersedes a
 queued older one; a candidate is graded by one grader at a time, also
 against a cohort grade on the same store; a push whose grading fails for a
-reason that may pass (the engine down) is tried again, up to 3 times.
+reason that may pass (the engine down) is tried again, up to 3 times; one
+that can never be graded ends failed, listed by cohort status.
+
+With GitHub credentials (--github-app-id and its key, or --github-token-file
+or $CMCGRADER_GITHUB_TOKEN), each push is shown on its commit: a check run
+queued, in progress, then completed with the candidate's view of the result
+(commit statuses with a token). A result GitHub keeps refusing waits in the
+store for publish --pending. As an App, serve warns of the roster's
+candidates whose repositories the App cannot see (as github check does).
 /healthz and /readyz (the store takes writes, the engine answers) answer
 anyone, with no data.
 
@@ -69,7 +77,8 @@ is graded again once its lease (--lease) runs out.`,
 		Example: `  cmcgrader proctor add ada --db cohort.db
   cmcgrader serve --db cohort.db --sign-key grader.key
   cmcgrader serve --db cohort.db --roster roster.csv --bank ./bank --sign-key grader.key \
-      --webhook-secret-file webhook.secret --workers 2 --grace 5m`,
+      --webhook-secret-file webhook.secret --workers 2 --grace 5m \
+      --github-app-id 12345 --github-app-key-file app.pem --dashboard-url https://grading.example.org/`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.push.workersSet = cmd.Flags().Changed("workers")
