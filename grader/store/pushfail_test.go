@@ -23,9 +23,8 @@ func TestFailPush(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Another holder took it over: nothing changes.
-	stolen := *pl
-	stolen.token = "other"
-	if err := s.FailPush(ctx, &stolen, "x"); !errors.Is(err, ErrLeaseLost) {
+	stolen := &PushLease{store: s, Push: pl.Push, token: "other", ttl: time.Minute}
+	if err := s.FailPush(ctx, stolen, "x"); !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("FailPush without the lease: %v, want ErrLeaseLost", err)
 	}
 	if err := s.FailPush(ctx, pl, "fetch: commit "+sha('a')+" is not in the repository"); err != nil {
