@@ -12,7 +12,8 @@
 // The same Runner grades the pushes the webhook queued in the store
 // (Pushes), while `cmcgrader serve` runs: each push at its commit, the
 // report saved as the candidate's next run, and shown on the commit by a
-// Publisher. A candidate is graded by one holder at a time, whether a
+// Publisher; a push that can never be graded ends failed (store.FailPush)
+// and is shown as such, without its reason. A candidate is graded by one holder at a time, whether a
 // cohort grading leased it or a push worker:
 //
 //	r := &batch.Runner{Grader: g, Store: st, Bank: bank, Holder: holder, Parallel: 2, Log: log}

@@ -2,8 +2,10 @@
 // (modernc.org/sqlite, pure Go) that holds the roster, the deadline
 // freeze, every report with its signature, each task's state, where each
 // candidate's grading stands, the leases of the processes grading, the
-// audit log of proctors' decisions, the proctors' token hashes, and the
-// results GitHub refused, waiting to be published (AddPendingPublish).
+// audit log of proctors' decisions, the proctors' token hashes, webhook
+// deliveries and the push queue (a push that can never be graded ends
+// failed, with its last error: FailPush), and the results GitHub refused,
+// waiting to be published (AddPendingPublish).
 //
 // A cohort runner leases candidates and saves their reports:
 //
