@@ -91,6 +91,8 @@ type bankSpec struct {
 	// means all.
 	Draws    map[string]*int
 	Attempts *int
+	// JSSource and JSLockfile are js_deps.source and js_deps.lockfile.
+	JSSource, JSLockfile string
 }
 
 // loadBankFile reads bank.yaml into b and returns its bytes.
@@ -149,6 +151,9 @@ func (s *bankSpec) fields(y strictYAML) []field {
 		{"base", base},
 		{"exams", thresholds},
 		{"attempts", &s.Attempts},
+		{"js_deps", func(name string, n *yaml.Node) {
+			y.mapping(name, n, []field{{"source", &s.JSSource}, {"lockfile", &s.JSLockfile}})
+		}},
 	}
 }
 

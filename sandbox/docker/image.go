@@ -41,12 +41,17 @@ const (
 	// ImageGoLabel holds the Go version an image carries (e.g. "1.26.8").
 	ImageGoLabel = "dev.cmcgrader.go"
 	// ImageFilesLabel holds the hex SHA-256 of the grader's own files an
-	// image carries: the JUnit reporter (sandbox.ReporterPath), the source of
+	// image carries: the JUnit reporter (sandbox.ReporterPath), the jest
+	// driver and guard (sandbox.JestDriverPath), the source of
 	// the supervisor (sandbox.SupervisorPath) and the OPA version
 	// (sandbox.OPAPath).
 	ImageFilesLabel = "dev.cmcgrader.files"
 	// ImageOPALabel holds the OPA version an image carries (e.g. "1.22.3").
 	ImageOPALabel = "dev.cmcgrader.opa"
+	// ImagePackagesLabel holds the Debian packages a base image was
+	// built with, comma-separated: a base whose list differs from the
+	// one asked for is rebuilt whole.
+	ImagePackagesLabel = "dev.cmcgrader.packages"
 	// DefaultOPAVersion is the OPA release base images carry: its opa
 	// command is built on the host from the Go module
 	// github.com/open-policy-agent/opa.
@@ -65,6 +70,15 @@ var ErrBadGoVersion = errors.New("bad go version")
 
 //go:embed image/junit-reporter.mjs
 var junitReporter []byte
+
+// jestDriver and jestGuard run jest tasks (sandbox.JestDriverPath,
+// sandbox.JestGuardPath).
+var (
+	//go:embed image/jest-run.cjs
+	jestDriver []byte
+	//go:embed image/jest-guard.cjs
+	jestGuard []byte
+)
 
 // supervisorSource is the supervisor's program, built into the image with
 // the image's own toolchain (it needs only the standard library).
@@ -94,7 +108,8 @@ type BaseOptions struct {
 	Force bool
 	// Mirror is the Debian mirror for debootstrap. Default DefaultMirror.
 	Mirror string
-	// Packages are installed besides the minbase variant. Default nodejs.
+	// Packages are installed besides the minbase variant. Default
+	// DefaultPackages.
 	Packages []string
 	// WarmImports are the standard-library packages a warm-up test
 	// imports, to fill sandbox.WarmCacheDir. Default DefaultWarmImports.
@@ -117,6 +132,12 @@ type BaseOptions struct {
 	// Debootstrap is the host debootstrap command. Default "debootstrap".
 	Debootstrap string
 }
+
+// DefaultPackages are the Debian packages base images carry besides the
+// minbase variant: Node.js, for js tasks, and Debian's jest (29.3.1 in
+// bookworm) with its dependencies, for jest tasks whose bank uses the
+// image's jest (tasks.JSDepsImage).
+var DefaultPackages = []string{"nodejs", "jest"}
 
 // DefaultWarmImports are the packages whose compiled form and vet facts
 // are baked into sandbox.WarmCacheDir: what tests of a web server and a CLI
@@ -158,8 +179,8 @@ var goVersionRE = regexp.MustCompile(`^1\.[0-9]+(\.[0-9]+|(rc|beta)[0-9]+)?$`)
 // build cache. It returns the image ID. When opts.Tag exists and
 // opts.Force is false it returns that image's ID without building, after
 // adding a layer with this binary's JUnit reporter if the image carries
-// another one. Other changes of the recipe (packages, warm imports) need
-// Force.
+// another one. A base built with other packages (ImagePackagesLabel) is
+// rebuilt whole; other changes of the recipe (warm imports) need Force.
 // It needs root (debootstrap) on a Linux host.
 func BuildBase(ctx context.Context, cli ImageClient, log *logrus.Entry, opts BaseOptions) (string, error) {
 	if !goVersionRE.MatchString(opts.GoVersion) {
@@ -169,7 +190,7 @@ func BuildBase(ctx context.Context, cli ImageClient, log *logrus.Entry, opts Bas
 	log = log.WithField("image", opts.Tag)
 	// fresh says img can be used as it is.
 	fresh := func(img *client.ImageInspectResult) bool {
-		return img != nil && !opts.Force && labelOf(img, ImageFilesLabel) == filesDigest(opts.OPAVersion)
+		return img != nil && !opts.Force && labelOf(img, ImageFilesLabel) == filesDigest(opts.OPAVersion) && samePackages(img, opts)
 	}
 	img, err := inspectImage(ctx, cli, opts.Tag)
 	if err != nil || fresh(img) {
@@ -183,7 +204,7 @@ func BuildBase(ctx context.Context, cli ImageClient, log *logrus.Entry, opts Bas
 	if img, err = inspectImage(ctx, cli, opts.Tag); err != nil || fresh(img) {
 		return idOf(img), err // built by another process meanwhile
 	}
-	if img != nil && !opts.Force {
+	if img != nil && !opts.Force && samePackages(img, opts) {
 		log.WithField("id", img.ID).Info("base image exists; updating the grader's files in it")
 		return buildFiles(ctx, cli, log, img.ID, opts)
 	}
@@ -356,6 +377,10 @@ func filesDigest(opaVersion string) string {
 	h.Write(junitReporter)
 	h.Write([]byte{0})
 	h.Write(supervisorSource)
+	for _, f := range [][]byte{jestDriver, jestGuard} {
+		h.Write([]byte{0})
+		h.Write(f)
+	}
 	h.Write([]byte("\x00opa\x00" + opaVersion))
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -386,16 +411,19 @@ func buildFiles(ctx context.Context, cli ImageClient, log *logrus.Entry, id stri
 USER 0:0
 COPY root /
 RUN cp %s/junit-reporter.mjs %s \
+ && cp %s/jest-run.cjs %s && cp %s/jest-guard.cjs %s \
  && cd %s/supervise \
  && HOME=/tmp GOCACHE=/tmp/supervise-cache CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off go build -trimpath -o %s . \
  && cd / && rm -rf %s /tmp/* \
- && chmod 0755 %s && chmod 0644 %s \
+ && chmod 0755 %s && chmod 0644 %s %s %s \
  && { [ -f %s ] || [ ! -d %s ] || { %s; }; }
 USER 1000:1000
-`, id, src, sandbox.ReporterPath, src, sandbox.SupervisorPath, src, sandbox.SupervisorPath, sandbox.ReporterPath, sandbox.WarmCacheView, sandbox.WarmCacheDir, warmViewScript) + labelInstruction(baseLabels(opts))
+`, id, src, sandbox.ReporterPath, src, sandbox.JestDriverPath, src, sandbox.JestGuardPath, src, sandbox.SupervisorPath, src, sandbox.SupervisorPath, sandbox.ReporterPath, sandbox.JestDriverPath, sandbox.JestGuardPath, sandbox.WarmCacheView, sandbox.WarmCacheDir, warmViewScript) + labelInstruction(baseLabels(opts))
 	files := []contextFile{
 		{"Dockerfile", dockerfile},
 		{"root" + src + "/junit-reporter.mjs", string(junitReporter)},
+		{"root" + src + "/jest-run.cjs", string(jestDriver)},
+		{"root" + src + "/jest-guard.cjs", string(jestGuard)},
 		{"root" + src + "/supervise/go.mod", "module cmcgrader.invalid/supervise\n\ngo " + langVersion(opts.GoVersion) + "\n"},
 		{"root" + src + "/supervise/main.go", string(supervisorSource)},
 		{"root" + sandbox.OPAPath, string(opa)},
@@ -403,6 +431,12 @@ USER 1000:1000
 	pr, stop := pipe(func(w io.Writer) error { return writeContext(w, files, "", "") })
 	defer stop()
 	return buildImage(ctx, cli, log, pr, opts.Tag)
+}
+
+// samePackages reports whether base image img was built with the
+// packages opts asks for.
+func samePackages(img *client.ImageInspectResult, opts BaseOptions) bool {
+	return labelOf(img, ImagePackagesLabel) == strings.Join(opts.Packages, ",")
 }
 
 func labelOf(img *client.ImageInspectResult, key string) string {
@@ -495,7 +529,7 @@ func (o BaseOptions) withDefaults() BaseOptions {
 		o.Mirror = DefaultMirror
 	}
 	if o.Packages == nil {
-		o.Packages = []string{"nodejs"}
+		o.Packages = DefaultPackages
 	}
 	if o.WarmImports == nil {
 		o.WarmImports = DefaultWarmImports
