@@ -92,7 +92,7 @@ func newCanary(t *tasks.Task) (*canary, error) {
 		c.Entry = "entry.mjs"
 		if t.Runner == tasks.RunnerJest {
 			c.oneProcess = true
-			c.Private[c.Entry] = jsentry.Jest(t.Packages, c.Names[0], c.Token)
+			c.Private[c.Entry] = jsentry.Jest(t.Packages, c.Names[0], c.Token, t.NodeModules)
 			return c, nil
 		}
 		guard := "zz-cmcgrader-" + tag + "-guard.mjs"

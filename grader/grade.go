@@ -188,6 +188,7 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 	report.ApplyHolds(results, flags)
 	rep.Summary = report.Summarize(bank, results)
 	rep.Receipt = g.receipt(rep, bank, cand, <-versions)
+	rep.Receipt.Image.JSLockfile = req.JS.Digest()
 	rep.FinishedAt = now().UTC()
 	if rep.Interrupted {
 		return rep, fmt.Errorf("%w: %w", ErrInterrupted, context.Cause(ctx))

@@ -66,6 +66,11 @@ const (
 	// which the test framework's globals or matchers changed.
 	JestDriverPath = "/opt/cmcgrader/jest-run.cjs"
 	JestGuardPath  = "/opt/cmcgrader/jest-guard.cjs"
+	// NodeModulesDir holds, in a modules image of a bank whose jest tasks
+	// install the base's packages, the node_modules folder of the base's
+	// lockfile, below the lockfile's folder (ui/package-lock.json:
+	// NodeModulesDir/ui/node_modules).
+	NodeModulesDir = "/opt/cmcgrader/js"
 	// OPAPath is where images keep the opa command (Open Policy Agent),
 	// which runs the Rego tests of opa tasks.
 	OPAPath = "/usr/local/bin/opa"

@@ -155,6 +155,7 @@ func TestLoadBad(t *testing.T) {
 		{"test-not-declared", []where{{T + "task.yaml", "tests"}}},
 		{"hidden-parallel", []where{{T + "hidden/server/handlers/health_hidden_test.go", ""}}},
 		{"js-test-not-quoted", []where{{T + "task.yaml", "tests"}}},
+		{"jest-test-not-quoted", []where{{T + "task.yaml", "tests"}}},
 		{"points-zero", []where{{T + "task.yaml", "points"}}},
 		{"points-negative", []where{{T + "task.yaml", "points"}}},
 		{"timeout-words", []where{{T + "task.yaml", "timeout"}}},
@@ -185,6 +186,10 @@ func TestLoadBad(t *testing.T) {
 		{"exam-tasks-over", []where{{"bank.yaml", "exams.server.tasks"}}},
 		{"exam-tasks-zero", []where{{"bank.yaml", "exams.server.tasks"}}},
 		{"attempts-zero", []where{{"bank.yaml", "attempts"}}},
+		{"js-deps-unknown", []where{{"bank.yaml", "js_deps.source"}}},
+		{"js-deps-npm-no-lockfile", []where{{"bank.yaml", "js_deps.lockfile"}}},
+		{"js-deps-lockfile-name", []where{{"bank.yaml", "js_deps.lockfile"}}},
+		{"js-deps-image-lockfile", []where{{"bank.yaml", "js_deps.lockfile"}}},
 		{"malformed-yaml", []where{{T + "task.yaml", ""}}},
 		{"no-tasks", []where{{"tasks", ""}}},
 		{"many-problems", []where{

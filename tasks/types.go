@@ -149,6 +149,11 @@ type Task struct {
 	Statement string
 	// Dir is the task's folder inside the bank.
 	Dir string
+	// NodeModules is, for a jest task of a bank with js_deps npm, the
+	// folder of the base's installed packages, relative to the image's
+	// folder of them (sandbox.NodeModulesDir): the lockfile's folder,
+	// then node_modules. Empty otherwise.
+	NodeModules string
 }
 
 // HiddenFile is one hidden file of a task.

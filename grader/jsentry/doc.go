@@ -12,6 +12,6 @@
 //
 // Example:
 //
-//	src := jsentry.Jest([]string{"ui/hidden/bytes.test.js"}, "zz 1f2e", token)
+//	src := jsentry.Jest([]string{"ui/hidden/bytes.test.js"}, "zz 1f2e", token, "")
 //	spec.Private["entry.mjs"], spec.Stdin = src, "entry.mjs"
 package jsentry

@@ -38,7 +38,8 @@ const maxJSONTries = 64
 // with a testResults array that starts a line (what `jest --json` and
 // the grader's jest driver write; Vitest's json reporter writes the same
 // shape). Lines before it are skipped. A test is named by its describe
-// blocks and its own title joined by " > " ("bytes > rounds"); Package is
+// blocks and its own title joined by " > " ("bytes > rounds"), leaving out
+// the unnamed suite Vitest puts first; Package is
 // its test file. passed is Pass, failed is Fail, and pending, skipped,
 // todo, disabled and focused are Skip; any other status is Fail. A failed
 // test's output is its failure messages, colour sequences dropped.
@@ -60,7 +61,13 @@ func ParseJest(stdout []byte) (*Results, error) {
 		start := len(res.Tests)
 		anyFailed := false
 		for _, a := range f.AssertionResults {
-			t := Test{Package: f.Name, Name: strings.Join(append(append([]string{}, a.AncestorTitles...), a.Title), " > ")}
+			var parts []string
+			for _, p := range a.AncestorTitles {
+				if p != "" { // Vitest's file-level suite has no name
+					parts = append(parts, p)
+				}
+			}
+			t := Test{Package: f.Name, Name: strings.Join(append(parts, a.Title), " > ")}
 			if a.Duration != nil && *a.Duration > 0 {
 				t.Elapsed = time.Duration(*a.Duration * float64(time.Millisecond))
 			}

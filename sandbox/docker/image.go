@@ -56,6 +56,10 @@ const (
 	// command is built on the host from the Go module
 	// github.com/open-policy-agent/opa.
 	DefaultOPAVersion = "1.22.3"
+	// ImageJSLabel holds, on a modules image with the base commit's
+	// JavaScript packages, their lockfile's path and digest
+	// (sandbox.JSDeps.Digest).
+	ImageJSLabel = "dev.cmcgrader.js"
 	// ImageBaseLabel holds, on a modules image, the ID of its base image.
 	ImageBaseLabel = "dev.cmcgrader.base"
 	// ModCacheDir is the image's GOMODCACHE, filled by BuildModules.
@@ -284,6 +288,12 @@ type ModulesOptions struct {
 	// GoCommand is the host go command that downloads the modules.
 	// Default "go".
 	GoCommand string
+	// JS, when its Lockfile is set, are the base commit's JavaScript
+	// packages: installed on the host (npm ci --ignore-scripts) and baked
+	// into sandbox.NodeModulesDir. The tag then carries their digest.
+	JS sandbox.JSDeps
+	// NPMCommand is the host npm command. Default "npm".
+	NPMCommand string
 }
 
 // ErrLocalReplace is returned by BuildModules for a go.mod that replaces
@@ -316,7 +326,7 @@ func BuildModules(ctx context.Context, cli ImageClient, log *logrus.Entry, opts 
 		if goVersion == "" {
 			return "", fmt.Errorf("modules image: base %s has no %s label: set a tag", opts.BaseImage, ImageGoLabel)
 		}
-		opts.Tag = ModulesTag(goVersion, opts.GoMod, opts.GoSum, opts.LocalModules)
+		opts.Tag = jsTag(ModulesTag(goVersion, opts.GoMod, opts.GoSum, opts.LocalModules), opts.JS)
 	}
 	log = log.WithField("image", opts.Tag)
 	id, unlock, err := reuseOrLock(ctx, cli, log, opts.Tag, opts.TempDir, opts.Force, ImageBaseLabel, base.ID)
@@ -337,6 +347,21 @@ func BuildModules(ctx context.Context, cli ImageClient, log *logrus.Entry, opts 
 	if err != nil {
 		return "", err
 	}
+	dirs := []contextDir{{modCache, "gomodcache"}}
+	copyJS := ""
+	if opts.JS.Lockfile != "" {
+		npm := opts.NPMCommand
+		if npm == "" {
+			npm = "npm"
+		}
+		js := filepath.Join(tmp, "js")
+		err = phase(log, "install js packages", func() error { return installJSDeps(ctx, log, npm, opts.JS, js) })
+		if err != nil {
+			return "", err
+		}
+		dirs = append(dirs, contextDir{filepath.Join(js, "node_modules"), "node_modules"})
+		copyJS = fmt.Sprintf("COPY --chown=0:0 node_modules %s\n", nodeModulesAt(opts.JS.Lockfile))
+	}
 	labels := maps.Clone(opts.Labels)
 	if labels == nil {
 		labels = map[string]string{}
@@ -346,10 +371,13 @@ func BuildModules(ctx context.Context, cli ImageClient, log *logrus.Entry, opts 
 	if goVersion != "" {
 		labels[ImageGoLabel] = goVersion
 	}
-	dockerfile := fmt.Sprintf("FROM %s\nCOPY --chown=0:0 gomodcache %s\n", base.ID, ModCacheDir) + labelInstruction(labels)
+	if opts.JS.Lockfile != "" {
+		labels[ImageJSLabel] = opts.JS.Digest()
+	}
+	dockerfile := fmt.Sprintf("FROM %s\nCOPY --chown=0:0 gomodcache %s\n%s", base.ID, ModCacheDir, copyJS) + labelInstruction(labels)
 	err = phase(log, "build modules image", func() (err error) {
 		pr, stop := pipe(func(w io.Writer) error {
-			return writeContext(w, []contextFile{{"Dockerfile", dockerfile}}, modCache, "gomodcache")
+			return writeContextDirs(w, []contextFile{{"Dockerfile", dockerfile}}, dirs...)
 		})
 		defer stop()
 		id, err = buildImage(ctx, cli, log, pr, opts.Tag)
@@ -722,6 +750,14 @@ type contextFile struct{ name, body string }
 // Below dir, the folder cache/vcs and *.zip and *.lock files are skipped:
 // a module cache needs neither to build.
 func writeContext(w io.Writer, files []contextFile, dir, at string) error {
+	return writeContextDirs(w, files, contextDir{dir, at})
+}
+
+// contextDir is a host folder written into a build context at a path.
+type contextDir struct{ dir, at string }
+
+// writeContextDirs is writeContext with any number of folders.
+func writeContextDirs(w io.Writer, files []contextFile, dirs ...contextDir) error {
 	tw := tar.NewWriter(w)
 	for _, f := range files {
 		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: f.name, Mode: 0o644, Size: int64(len(f.body)), ModTime: time.Unix(0, 0)}
@@ -735,7 +771,11 @@ func writeContext(w io.Writer, files []contextFile, dir, at string) error {
 			return err
 		}
 	}
-	if dir != "" {
+	for _, cd := range dirs {
+		dir, at := cd.dir, cd.at
+		if dir == "" {
+			continue
+		}
 		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err

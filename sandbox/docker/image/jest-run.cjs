@@ -4,7 +4,9 @@
 // workspace.
 //
 // The grader's entry module, which node reads on its standard input,
-// calls run() with the test files, the canary's name and the run's token.
+// calls run() with the test files, the canary's name, the run's token and
+// the folder of the base's installed packages (modules; empty for the
+// image's jest).
 // Jest gets the grader's configuration only: no configuration file,
 // package.json "jest" key, transform, setup file, module mapper or
 // __mocks__ folder of the workspace is read. Every test file gets the
@@ -20,6 +22,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
+const { createRequire } = require('node:module');
 
 const writeSync = fs.writeSync;
 const stringify = JSON.stringify;
@@ -33,13 +36,15 @@ function fail(msg) {
   exit(2);
 }
 
-exports.run = async function run({ root, tests, canary, token }) {
+exports.run = async function run({ root, tests, canary, token, modules }) {
+  // With the base's packages (modules), jest is theirs; else the image's.
+  const load = modules ? createRequire(path.join(modules, 'cmcgrader.cjs')) : require;
   let core, testResult;
   try {
-    core = require('@jest/core');
-    testResult = require('@jest/test-result');
+    core = load('@jest/core');
+    testResult = load('@jest/test-result');
   } catch (err) {
-    fail('jest is not installed in the image: ' + err.message);
+    fail('jest is not installed ' + (modules ? 'in ' + modules : 'in the image') + ': ' + err.message);
   }
   const config = {
     rootDir: root,
@@ -62,6 +67,7 @@ exports.run = async function run({ root, tests, canary, token }) {
     cache: false,
     watchman: false,
     injectGlobals: true,
+    modulePaths: modules ? [modules] : [],
   };
   const argv = {
     _: tests.map((t) => path.join(root, t)),
