@@ -140,8 +140,16 @@ type BaseOptions struct {
 // DefaultPackages are the Debian packages base images carry besides the
 // minbase variant: Node.js, for js tasks, and Debian's jest (29.3.1 in
 // bookworm) with its dependencies, for jest tasks whose bank uses the
-// image's jest (tasks.JSDepsImage).
-var DefaultPackages = []string{"nodejs", "jest"}
+// image's jest (tasks.JSDepsImage). debootstrap does not resolve virtual
+// packages, so the packages that provide those jest's dependencies name
+// are listed too (as apt chooses them in bookworm).
+var DefaultPackages = []string{
+	"nodejs", "jest",
+	"node-anymatch", "node-babel7", "node-babel7-runtime", "node-browserslist", "node-deep-equal",
+	"node-es-abstract", "node-es6-symbol", "node-function-bind", "node-istanbul", "node-jsdom",
+	"node-lodash-packages", "node-n3", "node-npm-run-path", "node-read-pkg", "node-resolve",
+	"node-resolve-from", "node-sane", "node-slice-ansi", "node-tape",
+}
 
 // DefaultWarmImports are the packages whose compiled form and vet facts
 // are baked into sandbox.WarmCacheDir: what tests of a web server and a CLI

@@ -17,7 +17,8 @@
 // reported each test file once. The process exits 1 when the result holds
 // a failed test or a test file that could not run, else 0, as `jest`
 // does. The functions that write the result and end the process are
-// taken before any test file loads.
+// taken before any test file loads, and it ends without running 'exit'
+// listeners.
 'use strict';
 
 const fs = require('node:fs');
@@ -26,7 +27,9 @@ const { createRequire } = require('node:module');
 
 const writeSync = fs.writeSync;
 const stringify = JSON.stringify;
-const exit = process.exit.bind(process);
+// process.exit would run 'exit' listeners, which could change the status.
+const reallyExit = process.reallyExit;
+const exit = (code) => reallyExit.call(process, code);
 const relative = path.relative;
 
 const GUARD = path.join(__dirname, 'jest-guard.cjs');
