@@ -108,13 +108,13 @@ func TestParseJestRecorded(t *testing.T) {
 		want  []Test // name and status
 		build bool
 	}{
-		{"jest.json", []Test{
+		{"jest_json.json", []Test{
 			{Name: "formatBytes > keeps bytes", Status: Pass},
 			{Name: "formatBytes > units > scales", Status: Fail},
 			{Name: "formatBytes > units > later", Status: Skip},
 			{Name: "todo for later", Status: Skip},
 		}, true},
-		{"vitest.json", []Test{
+		{"vitest_json.json", []Test{
 			{Name: "formatBytes > keeps bytes", Status: Pass},
 			{Name: "formatBytes > units > scales", Status: Fail},
 			{Name: "formatBytes > units > later", Status: Skip},
