@@ -408,3 +408,54 @@ func copyBank(t *testing.T, name string) string {
 	}
 	return dir
 }
+
+// TestLoadJSDeps checks js_deps: the image's jest by default, and with
+// npm every jest task restores the lockfile and its package.json and
+// finds the base's packages beside the lockfile.
+func TestLoadJSDeps(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sample")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "testdata", "sample", "bank"))); err != nil {
+		t.Fatal(err)
+	}
+	b, err := tasks.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := func(b *tasks.Bank) *tasks.Task {
+		for _, x := range b.Tasks {
+			if x.ID == "ui-health-summary" {
+				return x
+			}
+		}
+		t.Fatal("no ui-health-summary in the sample bank")
+		return nil
+	}
+	if b.JSDeps.Source != tasks.JSDepsImage || task(b).NodeModules != "" || !reflect.DeepEqual(task(b).Restore, []string{"ui/package.json"}) {
+		t.Errorf("default js_deps %+v, task %q %q; want the image's jest", b.JSDeps, task(b).NodeModules, task(b).Restore)
+	}
+	yml := filepath.Join(dir, "bank.yaml")
+	data, err := os.ReadFile(yml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = append(data, "js_deps: {source: npm, lockfile: ui/package-lock.json}\n"...)
+	if err := os.WriteFile(yml, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	npm, err := tasks.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jt := task(npm)
+	if jt.NodeModules != "ui/node_modules" || !reflect.DeepEqual(jt.Restore, []string{"ui/package.json", "ui/package-lock.json"}) {
+		t.Errorf("npm: task node_modules %q, restore %q", jt.NodeModules, jt.Restore)
+	}
+	if npm.Digest == b.Digest {
+		t.Error("js_deps does not change the bank's digest")
+	}
+	for _, x := range npm.Tasks {
+		if x.Runner != tasks.RunnerJest && x.NodeModules != "" {
+			t.Errorf("%s (%s) got node_modules %q", x.ID, x.Runner, x.NodeModules)
+		}
+	}
+}

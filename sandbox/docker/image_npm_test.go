@@ -15,10 +15,10 @@ import (
 )
 
 func TestNPMCommand(t *testing.T) {
-	cmd := npmCommand(context.Background(), "/usr/bin/npm", "/tmp/x")
+	cmd := npmCommand(context.Background(), "/usr/bin/npm", "/srv/ui")
 	want := []string{"/usr/bin/npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--no-update-notifier"}
-	if !slices.Equal(cmd.Args, want) || cmd.Dir != "/tmp/x" {
-		t.Fatalf("command %q in %q, want %q in /tmp/x", cmd.Args, cmd.Dir, want)
+	if !slices.Equal(cmd.Args, want) || cmd.Dir != "/srv/ui" {
+		t.Fatalf("command %q in %q, want %q in /srv/ui", cmd.Args, cmd.Dir, want)
 	}
 }
 
