@@ -101,6 +101,16 @@ func imageRequest(bank *tasks.Bank, base *repo.Snapshot) (sandbox.ImageRequest, 
 			*f.data = data
 		}
 	}
+	if bank.JSDeps.Source == tasks.JSDepsNPM {
+		// The base's packages, installed into the modules image.
+		req.JS.Lockfile = bank.JSDeps.Lockfile
+		for name, data := range map[string]*[]byte{req.JS.Lockfile: &req.JS.Lock, path.Join(path.Dir(req.JS.Lockfile), "package.json"): &req.JS.Package} {
+			var err error
+			if *data, err = base.ReadFile(name); err != nil {
+				return sandbox.ImageRequest{}, fmt.Errorf("js_deps: read %s of the base %s: %w", name, base.Commit, err)
+			}
+		}
+	}
 	if req.GoMod == nil {
 		return req, nil
 	}

@@ -110,3 +110,24 @@ func baseSnapshot(t *testing.T, files map[string]string) *repo.Snapshot {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// TestImageRequestJSDeps checks that a bank installing the base's
+// packages asks for its lockfile and package.json, and that a base
+// without them stops grading naming js_deps.
+func TestImageRequestJSDeps(t *testing.T) {
+	bank := &tasks.Bank{Go: "1.26.8", Digest: "d", JSDeps: tasks.JSDeps{Source: tasks.JSDepsNPM, Lockfile: "ui/package-lock.json"}}
+	req, err := imageRequest(bank, baseSnapshot(t, map[string]string{
+		"go.mod": "module m\n", "ui/package-lock.json": "{\"lockfileVersion\":3}\n", "ui/package.json": "{\"name\":\"ui\"}\n",
+	}))
+	if err != nil || req.JS.Lockfile != "ui/package-lock.json" || string(req.JS.Lock) != "{\"lockfileVersion\":3}\n" || string(req.JS.Package) != "{\"name\":\"ui\"}\n" {
+		t.Fatalf("imageRequest = %+v, %v", req.JS, err)
+	}
+	_, err = imageRequest(bank, baseSnapshot(t, map[string]string{"go.mod": "module m\n", "ui/package.json": "{}\n"}))
+	if err == nil || !strings.Contains(err.Error(), "js_deps: read ui/package-lock.json of the base") {
+		t.Errorf("imageRequest of a base without the lockfile: %v, want an error naming js_deps", err)
+	}
+	bank.JSDeps = tasks.JSDeps{Source: tasks.JSDepsImage}
+	if req, err := imageRequest(bank, baseSnapshot(t, map[string]string{"go.mod": "module m\n"})); err != nil || req.JS.Lockfile != "" {
+		t.Errorf("imageRequest with the image's jest = %+v, %v; want no packages", req.JS, err)
+	}
+}

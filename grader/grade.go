@@ -188,6 +188,7 @@ func (g *Grader) Grade(ctx context.Context, bank *tasks.Bank, sub Submission) (*
 	report.ApplyHolds(results, flags)
 	rep.Summary = report.Summarize(bank, results)
 	rep.Receipt = g.receipt(rep, bank, cand, <-versions)
+	rep.Receipt.Image.JSLockfile = req.JS.Digest()
 	rep.FinishedAt = now().UTC()
 	if rep.Interrupted {
 		return rep, fmt.Errorf("%w: %w", ErrInterrupted, context.Cause(ctx))
@@ -485,6 +486,13 @@ func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *repo.Snapshot
 			// output is a run killed or flooded.
 			parsed = &testout.Results{Incomplete: true}
 		}
+	case tasks.RunnerJest:
+		parsed, err = testout.ParseJest(res.Stdout)
+		if err != nil {
+			// The driver writes its result last: output without one is a
+			// run killed, flooded or ended early by candidate code.
+			parsed = &testout.Results{Incomplete: true}
+		}
 	case tasks.RunnerJS:
 		parsed, err = testout.ParseJUnit(strings.NewReader(string(res.Stdout)))
 		if err != nil {
@@ -578,7 +586,8 @@ func runEnv(lim sandbox.Limits) []string {
 
 // Command returns the command that runs task t's hidden tests, with the
 // run's canary c. JavaScript: node runs the entry module, which the
-// supervisor gives it on stdin, and its tests in one process. OPA: opa
+// supervisor gives it on stdin, and its tests in one process (jest: the
+// entry runs the image's jest driver, in band). OPA: opa
 // test loads the task's policy paths, the hidden files they do not hold,
 // and the canary from stdin, and runs the hidden test rules and the
 // canary only. Go: the go command, run as the supervisor, compiles the
@@ -599,6 +608,9 @@ func Command(t *tasks.Task, c *canary) []string {
 			}
 		}
 		return append(cmd, opaStdin)
+	}
+	if t.Runner == tasks.RunnerJest {
+		return []string{"node", "--input-type=module"}
 	}
 	if t.Runner == tasks.RunnerJS {
 		return []string{"node", "--test-reporter=" + sandbox.ReporterPath, "--test-reporter-destination=stdout", "--input-type=module"}

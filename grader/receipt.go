@@ -16,16 +16,17 @@ import (
 
 // ToolVersions are the toolchain versions an image carries.
 type ToolVersions struct {
-	Go, Node, OPA string
+	Go, Node, OPA, Jest string
 }
 
-// Toolchain tells which Go, Node and OPA versions an image carries.
+// Toolchain tells which Go, Node, OPA and jest versions an image carries.
 type Toolchain interface {
 	Versions(ctx context.Context, img sandbox.Image) (ToolVersions, error)
 }
 
 // SandboxToolchain asks the image itself: it runs `go env GOVERSION`,
-// `node --version` and `opa version` once, in a sandbox with no workspace.
+// `node --version`, `opa version` and reads jest's package.json once, in a
+// sandbox with no workspace.
 type SandboxToolchain struct {
 	// Runner runs the sandbox. Required.
 	Runner sandbox.Runner
@@ -42,7 +43,8 @@ func (s SandboxToolchain) Versions(ctx context.Context, img sandbox.Image) (Tool
 		Image: img.ID,
 		Cmd: []string{"sh", "-c",
 			`echo "go=$(go env GOVERSION 2>/dev/null)"; echo "node=$(node --version 2>/dev/null)"; ` +
-				`echo "opa=$(opa version 2>/dev/null | sed -n 's/^Version: //p')"`},
+				`echo "opa=$(opa version 2>/dev/null | sed -n 's/^Version: //p')"; ` +
+				`echo "jest=$(node -p "require('jest/package.json').version" 2>/dev/null)"`},
 		Env:     []string{"LANG=C.UTF-8", "LC_ALL=C.UTF-8"},
 		Limits:  sandbox.Limits{Timeout: 2 * time.Minute, OutputBytes: 64 << 10},
 		Labels:  map[string]string{"dev.cmcgrader.probe": "toolchain"},
@@ -67,6 +69,8 @@ func (s SandboxToolchain) Versions(ctx context.Context, img sandbox.Image) (Tool
 			v.Node = strings.TrimSpace(val)
 		case "opa":
 			v.OPA = strings.TrimSpace(val)
+		case "jest":
+			v.Jest = strings.TrimSpace(val)
 		}
 	}
 	return v, nil
@@ -84,7 +88,7 @@ func (g *Grader) toolVersions(ctx context.Context, img sandbox.Image) <-chan Too
 	go func() {
 		v, err := g.Toolchain.Versions(ctx, img)
 		if err != nil {
-			g.Log.WithError(err).Warn("the receipt will not name the image's Go, Node and OPA versions")
+			g.Log.WithError(err).Warn("the receipt will not name the image's Go, Node, OPA and jest versions")
 		}
 		done <- v
 	}()
@@ -112,7 +116,7 @@ func (g *Grader) receipt(rep *report.Report, bank *tasks.Bank, cand *repo.Snapsh
 		},
 		GraderVersion: g.Version,
 	}
-	rc.Image.Go, rc.Image.Node, rc.Image.OPA = v.Go, v.Node, v.OPA
+	rc.Image.Go, rc.Image.Node, rc.Image.OPA, rc.Image.Jest = v.Go, v.Node, v.OPA, v.Jest
 	for _, t := range bank.Tasks {
 		rc.Bank.Tasks = append(rc.Bank.Tasks, report.TaskDigest{ID: t.ID, Digest: t.Digest(), Timeout: t.Timeout})
 	}

@@ -24,7 +24,7 @@ func TestGradeFillsReceipt(t *testing.T) {
 	g := &Grader{
 		Runner: &gradertest.ScriptedRunner{Outcomes: []string{"pass"}}, Images: gradertest.FixedImages{}, Log: gittest.Log(t),
 		Limits: sandbox.Limits{Memory: 1 << 30}, Runtime: "runsc", Recheck: true, Version: "v1.2.3",
-		Toolchain: fakeToolchain{ToolVersions{Go: "go1.26.8", Node: "v20.19.2", OPA: "1.22.3"}},
+		Toolchain: fakeToolchain{ToolVersions{Go: "go1.26.8", Node: "v20.19.2", OPA: "1.22.3", Jest: "29.3.1"}},
 	}
 	rep, err := g.Grade(context.Background(), bank, Submission{Repo: repo.Bare, Branch: "cmc", BaseRef: "main"})
 	if err != nil {
@@ -38,7 +38,7 @@ func TestGradeFillsReceipt(t *testing.T) {
 		Repository: repo.Bare, Commit: repo.C3, Tree: repo.Tree3,
 		Base:  report.ReceiptBase{Repository: repo.Bare, Ref: "main", Commit: repo.C2},
 		Bank:  report.ReceiptBank{Name: "b", Digest: "d", Tasks: []report.TaskDigest{{ID: "server-h", Digest: bank.Tasks[0].Digest(), Timeout: time.Minute}}},
-		Image: report.ReceiptImage{Ref: "img", ID: "sha256:img", Go: "go1.26.8", Node: "v20.19.2", OPA: "1.22.3"},
+		Image: report.ReceiptImage{Ref: "img", ID: "sha256:img", Go: "go1.26.8", Node: "v20.19.2", OPA: "1.22.3", Jest: "29.3.1"},
 		Limits: report.ReceiptLimits{
 			MemoryBytes: 1 << 30, CPUs: sandbox.DefaultLimits.CPUs, Pids: sandbox.DefaultLimits.Pids,
 			WorkspaceBytes: sandbox.DefaultLimits.WorkspaceBytes, TmpBytes: sandbox.DefaultLimits.TmpBytes,
@@ -72,7 +72,8 @@ func TestSandboxToolchain(t *testing.T) {
 		want    ToolVersions
 		wantErr bool
 	}{
-		{"all", sandbox.Result{Stdout: []byte("go=go1.26.8\nnode=v20.19.2\nopa=1.22.3\n")}, nil, ToolVersions{"go1.26.8", "v20.19.2", "1.22.3"}, false},
+		{"all", sandbox.Result{Stdout: []byte("go=go1.26.8\nnode=v20.19.2\nopa=1.22.3\njest=29.3.1\n")}, nil, ToolVersions{"go1.26.8", "v20.19.2", "1.22.3", "29.3.1"}, false},
+		{"no jest", sandbox.Result{Stdout: []byte("go=go1.26.8\nnode=v20.19.2\nopa=1.22.3\njest=\n")}, nil, ToolVersions{Go: "go1.26.8", Node: "v20.19.2", OPA: "1.22.3"}, false},
 		{"no node", sandbox.Result{Stdout: []byte("go=go1.26.8\nnode=\nopa=1.22.3\n")}, nil, ToolVersions{Go: "go1.26.8", OPA: "1.22.3"}, false},
 		{"probe failed", sandbox.Result{ExitCode: 127, Stderr: []byte("sh: not found")}, nil, ToolVersions{}, true},
 		{"timed out", sandbox.Result{ExitCode: 137, TimedOut: true}, nil, ToolVersions{}, true},

@@ -2,7 +2,10 @@ package sandbox
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -36,6 +39,34 @@ type ImageRequest struct {
 	// BankDigest and BaseCommit name the (bank, base commit) pair a warm
 	// image is built for.
 	BankDigest, BaseCommit string
+	// JS, when its Lockfile is set, are the base commit's JavaScript
+	// packages, which the modules image installs (NodeModulesDir).
+	JS JSDeps
+}
+
+// JSDeps are the base commit's npm lockfile and the package.json beside
+// it, whose packages a modules image carries in sandbox.NodeModulesDir.
+type JSDeps struct {
+	// Lockfile is the lockfile's slash path in the repository
+	// (ui/package-lock.json).
+	Lockfile string
+	// Lock and Package are the lockfile's and package.json's content at
+	// the base commit.
+	Lock, Package []byte
+}
+
+// Digest is the lockfile's path and the hex SHA-256 of the lockfile and
+// package.json ("ui/package-lock.json sha256:..."): part of the modules
+// image's tag, and of the report's receipt.
+func (d JSDeps) Digest() string {
+	if d.Lockfile == "" {
+		return ""
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00", d.Lockfile, len(d.Lock))
+	h.Write(d.Lock)
+	h.Write(d.Package)
+	return d.Lockfile + " sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // Warmer is an Images that can also build warm images: the image of an

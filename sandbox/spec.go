@@ -58,6 +58,19 @@ const (
 	// `node --test`. Where it cuts a test's output, it writes a line that
 	// starts with the grader's one cut marker (internal/capture.Mark).
 	ReporterPath = "/opt/cmcgrader/junit-reporter.mjs"
+	// JestDriverPath is where images keep the grader's jest driver, a
+	// CommonJS module whose run function runs a jest task's test files
+	// with the grader's configuration and writes jest's JSON result as one
+	// line of stdout. JestGuardPath, beside it, is the setup file the
+	// driver gives every test file: it fails a test, or the file, after
+	// which the test framework's globals or matchers changed.
+	JestDriverPath = "/opt/cmcgrader/jest-run.cjs"
+	JestGuardPath  = "/opt/cmcgrader/jest-guard.cjs"
+	// NodeModulesDir holds, in a modules image of a bank whose jest tasks
+	// install the base's packages, the node_modules folder of the base's
+	// lockfile, below the lockfile's folder (ui/package-lock.json:
+	// NodeModulesDir/ui/node_modules).
+	NodeModulesDir = "/opt/cmcgrader/js"
 	// OPAPath is where images keep the opa command (Open Policy Agent),
 	// which runs the Rego tests of opa tasks.
 	OPAPath = "/usr/local/bin/opa"

@@ -3,7 +3,9 @@ package tasks
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -71,6 +73,16 @@ func load(dir string, maxFile, maxTotal int64) (*Bank, error) {
 		return x.ID < y.ID
 	})
 	for _, l := range list {
+		if l.task.Runner == RunnerJest && b.JSDeps.Source == JSDepsNPM {
+			// The base's packages: the lockfile and package.json are
+			// restored from the base commit, whatever the task lists.
+			l.task.NodeModules = path.Join(path.Dir(b.JSDeps.Lockfile), "node_modules")
+			for _, p := range []string{b.JSDeps.Lockfile, path.Join(path.Dir(b.JSDeps.Lockfile), "package.json")} {
+				if !slices.Contains(l.task.Restore, p) {
+					l.task.Restore = append(l.task.Restore, p)
+				}
+			}
+		}
 		b.Tasks = append(b.Tasks, l.task)
 	}
 	b.Digest = bankDigest(bankYAML, list)
@@ -91,6 +103,8 @@ type bankSpec struct {
 	// means all.
 	Draws    map[string]*int
 	Attempts *int
+	// JSSource and JSLockfile are js_deps.source and js_deps.lockfile.
+	JSSource, JSLockfile string
 }
 
 // loadBankFile reads bank.yaml into b and returns its bytes.
@@ -149,6 +163,9 @@ func (s *bankSpec) fields(y strictYAML) []field {
 		{"base", base},
 		{"exams", thresholds},
 		{"attempts", &s.Attempts},
+		{"js_deps", func(name string, n *yaml.Node) {
+			y.mapping(name, n, []field{{"source", &s.JSSource}, {"lockfile", &s.JSLockfile}})
+		}},
 	}
 }
 

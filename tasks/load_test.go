@@ -155,6 +155,7 @@ func TestLoadBad(t *testing.T) {
 		{"test-not-declared", []where{{T + "task.yaml", "tests"}}},
 		{"hidden-parallel", []where{{T + "hidden/server/handlers/health_hidden_test.go", ""}}},
 		{"js-test-not-quoted", []where{{T + "task.yaml", "tests"}}},
+		{"jest-test-not-quoted", []where{{T + "task.yaml", "tests"}}},
 		{"points-zero", []where{{T + "task.yaml", "points"}}},
 		{"points-negative", []where{{T + "task.yaml", "points"}}},
 		{"timeout-words", []where{{T + "task.yaml", "timeout"}}},
@@ -185,6 +186,10 @@ func TestLoadBad(t *testing.T) {
 		{"exam-tasks-over", []where{{"bank.yaml", "exams.server.tasks"}}},
 		{"exam-tasks-zero", []where{{"bank.yaml", "exams.server.tasks"}}},
 		{"attempts-zero", []where{{"bank.yaml", "attempts"}}},
+		{"js-deps-unknown", []where{{"bank.yaml", "js_deps.source"}}},
+		{"js-deps-npm-no-lockfile", []where{{"bank.yaml", "js_deps.lockfile"}}},
+		{"js-deps-lockfile-name", []where{{"bank.yaml", "js_deps.lockfile"}}},
+		{"js-deps-image-lockfile", []where{{"bank.yaml", "js_deps.lockfile"}}},
 		{"malformed-yaml", []where{{T + "task.yaml", ""}}},
 		{"no-tasks", []where{{"tasks", ""}}},
 		{"many-problems", []where{
@@ -402,4 +407,55 @@ func copyBank(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// TestLoadJSDeps checks js_deps: the image's jest by default, and with
+// npm every jest task restores the lockfile and its package.json and
+// finds the base's packages beside the lockfile.
+func TestLoadJSDeps(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sample")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "testdata", "sample", "bank"))); err != nil {
+		t.Fatal(err)
+	}
+	b, err := tasks.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := func(b *tasks.Bank) *tasks.Task {
+		for _, x := range b.Tasks {
+			if x.ID == "ui-health-summary" {
+				return x
+			}
+		}
+		t.Fatal("no ui-health-summary in the sample bank")
+		return nil
+	}
+	if b.JSDeps.Source != tasks.JSDepsImage || task(b).NodeModules != "" || !reflect.DeepEqual(task(b).Restore, []string{"ui/package.json"}) {
+		t.Errorf("default js_deps %+v, task %q %q; want the image's jest", b.JSDeps, task(b).NodeModules, task(b).Restore)
+	}
+	yml := filepath.Join(dir, "bank.yaml")
+	data, err := os.ReadFile(yml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = append(data, "js_deps: {source: npm, lockfile: ui/package-lock.json}\n"...)
+	if err := os.WriteFile(yml, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	npm, err := tasks.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jt := task(npm)
+	if jt.NodeModules != "ui/node_modules" || !reflect.DeepEqual(jt.Restore, []string{"ui/package.json", "ui/package-lock.json"}) {
+		t.Errorf("npm: task node_modules %q, restore %q", jt.NodeModules, jt.Restore)
+	}
+	if npm.Digest == b.Digest {
+		t.Error("js_deps does not change the bank's digest")
+	}
+	for _, x := range npm.Tasks {
+		if x.Runner != tasks.RunnerJest && x.NodeModules != "" {
+			t.Errorf("%s (%s) got node_modules %q", x.ID, x.Runner, x.NodeModules)
+		}
+	}
 }

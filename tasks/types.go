@@ -21,6 +21,10 @@ const (
 	// RunnerJS runs `node --test` on Task.Packages (test file paths) with a
 	// JUnit reporter.
 	RunnerJS Runner = "js"
+	// RunnerJest runs jest on Task.Packages (test file paths) with the
+	// grader's configuration, through the image's jest driver, and reads
+	// jest's JSON result.
+	RunnerJest Runner = "jest"
 	// RunnerOPA runs `opa test --format=json` on Task.Packages (Rego
 	// policy folders or files) and the hidden Rego test files.
 	RunnerOPA Runner = "opa"
@@ -56,7 +60,31 @@ type Bank struct {
 	// Attempts is how many exam forms a candidate may draw (attempts 1 to
 	// Attempts); DefaultAttempts when bank.yaml sets none.
 	Attempts int
+	// JSDeps says where jest tasks find their JavaScript packages.
+	JSDeps JSDeps
 }
+
+// JSDeps is where a bank's jest tasks find jest and the packages their
+// code imports (bank.yaml's js_deps).
+type JSDeps struct {
+	// Source is JSDepsImage (the default) or JSDepsNPM.
+	Source string
+	// Lockfile is, for JSDepsNPM, the base commit's npm lockfile, by
+	// slash path from the repository root (ui/package-lock.json); its
+	// package.json is beside it.
+	Lockfile string
+}
+
+// Where jest tasks find their packages.
+const (
+	// JSDepsImage uses the packages the grading image carries: Debian's
+	// jest and its dependencies, and nothing of the repository's.
+	JSDepsImage = "image"
+	// JSDepsNPM installs the base commit's packages from its lockfile
+	// (npm ci --ignore-scripts, on the host, with the network) into the
+	// modules image; sandboxes stay offline.
+	JSDepsNPM = "npm"
+)
 
 // Base says where the upstream (base) commit comes from.
 type Base struct {
@@ -90,15 +118,18 @@ type Task struct {
 	Difficulty string
 	// Points is what the task is worth (> 0; default 2).
 	Points float64
-	// Runner is go, js or opa.
+	// Runner is go, js, jest or opa.
 	Runner Runner
 	// Packages are Go package patterns (./server/handlers) for RunnerGo,
-	// test file paths relative to the repo root for RunnerJS, or the
+	// test file paths relative to the repo root for RunnerJS and
+	// RunnerJest, or the
 	// policy folders and .rego files opa loads for RunnerOPA.
 	Packages []string
 	// Tests are the hidden test names that must pass. For Go these are
 	// top-level test function names or subtests as go test reports them
 	// ("TestX/case"); for JS, the test names as the reporter writes them;
+	// for jest, the describe blocks and the test joined by " > "
+	// ("formatBytes > rounds to one decimal");
 	// for OPA, the test rules by full path (data.models.policy.test_allow).
 	Tests []string
 	// Scoring is all-or-nothing (default) or partial.
@@ -118,6 +149,11 @@ type Task struct {
 	Statement string
 	// Dir is the task's folder inside the bank.
 	Dir string
+	// NodeModules is, for a jest task of a bank with js_deps npm, the
+	// folder of the base's installed packages, relative to the image's
+	// folder of them (sandbox.NodeModulesDir): the lockfile's folder,
+	// then node_modules. Empty otherwise.
+	NodeModules string
 }
 
 // HiddenFile is one hidden file of a task.

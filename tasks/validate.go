@@ -64,6 +64,26 @@ func checkBank(probs *problems, failed map[string]bool, s *bankSpec, b *Bank) {
 		}
 		b.Attempts = *s.Attempts
 	}
+	b.JSDeps = JSDeps{Source: s.JSSource, Lockfile: s.JSLockfile}
+	switch s.JSSource {
+	case "", JSDepsImage:
+		b.JSDeps.Source = JSDepsImage
+		if s.JSLockfile != "" {
+			bad("js_deps.lockfile", "is only read with source: npm; remove it, or set source: npm")
+		}
+	case JSDepsNPM:
+		base := path.Base(s.JSLockfile)
+		switch msg := checkRepoPath(s.JSLockfile); {
+		case s.JSLockfile == "":
+			bad("js_deps.lockfile", "required with source: npm: the base's npm lockfile, like ui/package-lock.json")
+		case msg != "":
+			bad("js_deps.lockfile", "%s (got %q)", msg, s.JSLockfile)
+		case base != "package-lock.json" && base != "npm-shrinkwrap.json":
+			bad("js_deps.lockfile", "must be a package-lock.json or npm-shrinkwrap.json, which npm ci installs from (got %q)", s.JSLockfile)
+		}
+	default:
+		bad("js_deps.source", "must be image (Debian's jest in the grading image) or npm (the base's lockfile) (got %q)", s.JSSource)
+	}
 	b.Name = s.Name
 	b.Go = s.Go
 	b.Base = Base{Repo: s.Repo, Ref: s.Ref}
@@ -193,10 +213,10 @@ func (c *taskCheck) spec(s *taskSpec, t *Task) {
 	t.Runner = Runner(s.Runner)
 	switch t.Runner {
 	case "":
-		c.bad("runner", "required: go, js or opa")
-	case RunnerGo, RunnerJS, RunnerOPA:
+		c.bad("runner", "required: go, js, jest or opa")
+	case RunnerGo, RunnerJS, RunnerJest, RunnerOPA:
 	default:
-		c.bad("runner", "must be go, js or opa (got %q)", s.Runner)
+		c.bad("runner", "must be go, js, jest or opa (got %q)", s.Runner)
 	}
 
 	c.packages(s.Packages, t.Runner)
@@ -276,6 +296,8 @@ func (c *taskCheck) packages(list []string, r Runner) {
 			c.bad("packages", "required: the Go packages to test, like [./server/handlers]")
 		case RunnerJS:
 			c.bad("packages", "required: the test files node --test runs, like [ui/src/hidden/health.test.mjs]")
+		case RunnerJest:
+			c.bad("packages", "required: the test files jest runs, like [ui/src/hidden/bytes.test.js]")
 		case RunnerOPA:
 			c.bad("packages", "required: the policy folders or .rego files opa test loads, like [policies]")
 		}
@@ -293,7 +315,7 @@ func (c *taskCheck) packages(list []string, r Runner) {
 			if msg := checkGoPattern(p); msg != "" {
 				c.bad("packages", "%q: %s", p, msg)
 			}
-		case RunnerJS, RunnerOPA:
+		case RunnerJS, RunnerJest, RunnerOPA:
 			msg := checkRepoPath(p)
 			if msg == "" && strings.HasPrefix(p, "-") {
 				msg = "must not start with - (it would be read as a flag)"
@@ -443,6 +465,13 @@ func (c *taskCheck) tests(t *Task) {
 		case RunnerJS:
 			if name != "" && !quotedIn(name, t.Hidden) {
 				c.bad("tests", "%q does not appear in the hidden files as a quoted string, as in test('%s', ...)", name, name)
+			}
+		case RunnerJest:
+			for _, part := range strings.Split(name, " > ") {
+				if part == "" || !quotedIn(part, t.Hidden) {
+					c.bad("tests", "%q: %q does not appear in the hidden files as a quoted string; name a jest test by its describe blocks and its own name joined by \" > \", as in describe('a', ...) and test('b', ...) for \"a > b\"", name, part)
+					break
+				}
 			}
 		case RunnerOPA:
 			if checkRegoTestName(name) == "" && !regoRuleIn(name, t.Hidden) {

@@ -83,6 +83,13 @@ type ReceiptImage struct {
 	// OPA is the version `opa version` prints in the image (e.g.
 	// "1.22.3"); empty when not asked or the image has no opa.
 	OPA string `json:"opa,omitempty"`
+	// Jest is the version of the jest package the image carries (e.g.
+	// "29.3.1"); empty when not asked or the image has none.
+	Jest string `json:"jest,omitempty"`
+	// JSLockfile is, for a bank whose jest tasks install the base's
+	// packages (js_deps npm), the lockfile's path and the hex SHA-256 of
+	// its content at the base commit ("ui/package-lock.json sha256:...").
+	JSLockfile string `json:"js_lockfile,omitempty"`
 }
 
 // ReceiptLimits are the limits of every task run, defaults applied, and

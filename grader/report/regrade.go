@@ -100,6 +100,8 @@ func (a *Receipt) Diff(b *Receipt) []string {
 	diff("image.go", a.Image.Go, b.Image.Go)
 	diff("image.node", a.Image.Node, b.Image.Node)
 	diff("image.opa", a.Image.OPA, b.Image.OPA)
+	diff("image.jest", a.Image.Jest, b.Image.Jest)
+	diff("image.js_lockfile", a.Image.JSLockfile, b.Image.JSLockfile)
 	diff("limits", a.Limits, b.Limits)
 	diff("grader_version", a.GraderVersion, b.GraderVersion)
 	return out

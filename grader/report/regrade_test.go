@@ -130,6 +130,7 @@ func TestReceiptDiff(t *testing.T) {
 		{"image", func(r *Receipt) { r.Image.ID = "sha256:x" }, "image.id: "},
 		{"go", func(r *Receipt) { r.Image.Go = "go1.27" }, "image.go: go1.26.8 → go1.27"},
 		{"opa", func(r *Receipt) { r.Image.OPA = "1.23.0" }, "image.opa:  → 1.23.0"},
+		{"jest", func(r *Receipt) { r.Image.Jest = "29.7.0" }, "image.jest:  → 29.7.0"},
 		{"limits", func(r *Receipt) { r.Limits.CPUs = 1 }, "limits: "},
 		{"grader", func(r *Receipt) { r.GraderVersion = "v0.2.0" }, "grader_version: v0.1.0 → v0.2.0"},
 	} {

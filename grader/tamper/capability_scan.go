@@ -244,7 +244,7 @@ func computeReach(cand *repo.Snapshot, modulePath string, bank *tasks.Bank) *rea
 				return goImportsOf[d]
 			})
 			rc.goDirs[t.ID], rc.goRoots[t.ID] = seen, roots
-		case tasks.RunnerJS:
+		case tasks.RunnerJS, tasks.RunnerJest:
 			rc.jsFiles[t.ID] = jsReach(cand, t)
 		}
 	}

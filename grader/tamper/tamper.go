@@ -222,6 +222,8 @@ func (r *tamperRun) check(c treeChange) error {
 		r.flag(report.TamperBuildFile, p, "", base+" "+what+"; workspaces change which code a package builds with")
 	case base == ".npmrc" || base == ".yarnrc" || base == ".yarnrc.yml" || base == ".pnpmfile.cjs":
 		r.flag(report.TamperBuildFile, p, "", "package manager configuration "+what)
+	case slices.Contains(lockfiles, base):
+		r.flag(report.TamperBuildFile, p, "", "lockfile "+what+"; grading installs the base commit's packages")
 	case base == "go.mod":
 		if err := r.checkGoMod(c); err != nil {
 			return err

@@ -76,7 +76,11 @@ func replaceLines(gomod []byte) []string {
 	return out
 }
 
-// checkPackageJSON flags changes to the "scripts" of a package.json.
+// lockfiles are the package managers' lockfiles, by file name.
+var lockfiles = []string{"package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lockb", "bun.lock"}
+
+// checkPackageJSON flags changes to the "scripts" of a package.json, and
+// to the keys that configure jest and Vitest or choose packages.
 func (r *tamperRun) checkPackageJSON(c treeChange) error {
 	cand, base, big, err := r.bothSides(c)
 	if err != nil || big != "" {
@@ -105,7 +109,39 @@ func (r *tamperRun) checkPackageJSON(c treeChange) error {
 	if len(changed) > 0 {
 		r.flag(report.TamperBuildFile, c.path, "", "package.json scripts changed: "+strings.Join(changed, ", "))
 	}
+	ck, bk := jsonKeys(cand), jsonKeys(base)
+	var keys []string
+	for _, k := range packageKeys {
+		if !bytes.Equal(ck[k], bk[k]) {
+			keys = append(keys, strconv.Quote(k))
+		}
+	}
+	if len(keys) > 0 {
+		r.flag(report.TamperBuildFile, c.path, "", "package.json "+strings.Join(keys, ", ")+" changed; grading uses the base commit's")
+	}
 	return nil
+}
+
+// packageKeys are the keys of a package.json that configure the test
+// runners or choose the packages installed.
+var packageKeys = []string{"jest", "vitest", "dependencies", "devDependencies", "peerDependencies", "optionalDependencies",
+	"overrides", "resolutions", "imports", "exports", "type", "main", "workspaces"}
+
+// jsonKeys returns packageKeys of a package.json, each as compact raw
+// JSON; nil for data that is not a JSON object.
+func jsonKeys(data []byte) map[string][]byte {
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(data, &raw) != nil {
+		return nil
+	}
+	out := map[string][]byte{}
+	for _, k := range packageKeys {
+		var b bytes.Buffer
+		if v, ok := raw[k]; ok && json.Compact(&b, v) == nil {
+			out[k] = b.Bytes()
+		}
+	}
+	return out
 }
 
 // jsonScripts returns the "scripts" of a package.json, each as raw JSON

@@ -174,6 +174,15 @@ func TestTamperReport(t *testing.T) {
 			"build-file ui/other/package.json: package.json scripts changed: \"build\"",
 			"build-file ui/package.json: package.json scripts changed: \"pretest\", \"test\"",
 		}},
+		{name: "package.json jest configuration and lockfiles", changes: map[string]string{
+			"ui/package.json":      `{"name": "ui", "version": "1.0.0", "scripts": {"test": "node --test"}, "jest": {"setupFiles": ["./pass-all.js"]}, "dependencies": {"left-pad": "1.0.0"}}`,
+			"ui/package-lock.json": `{"lockfileVersion": 3}`,
+			"yarn.lock":            "# yarn lockfile v1\n",
+		}, want: []string{
+			"build-file ui/package-lock.json: lockfile added; grading installs the base commit's packages",
+			"build-file ui/package.json: package.json \"jest\", \"dependencies\" changed; grading uses the base commit's",
+			"build-file yarn.lock: lockfile added; grading installs the base commit's packages",
+		}},
 		{name: "vendor folder", changes: map[string]string{
 			"vendor/modules.txt":                 "# example.com/dep v1.0.0\n",
 			"vendor/example.com/dep/dep.go":      "package dep\n",

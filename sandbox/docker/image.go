@@ -41,16 +41,25 @@ const (
 	// ImageGoLabel holds the Go version an image carries (e.g. "1.26.8").
 	ImageGoLabel = "dev.cmcgrader.go"
 	// ImageFilesLabel holds the hex SHA-256 of the grader's own files an
-	// image carries: the JUnit reporter (sandbox.ReporterPath), the source of
+	// image carries: the JUnit reporter (sandbox.ReporterPath), the jest
+	// driver and guard (sandbox.JestDriverPath), the source of
 	// the supervisor (sandbox.SupervisorPath) and the OPA version
 	// (sandbox.OPAPath).
 	ImageFilesLabel = "dev.cmcgrader.files"
 	// ImageOPALabel holds the OPA version an image carries (e.g. "1.22.3").
 	ImageOPALabel = "dev.cmcgrader.opa"
+	// ImagePackagesLabel holds the Debian packages a base image was
+	// built with, comma-separated: a base whose list differs from the
+	// one asked for is rebuilt whole.
+	ImagePackagesLabel = "dev.cmcgrader.packages"
 	// DefaultOPAVersion is the OPA release base images carry: its opa
 	// command is built on the host from the Go module
 	// github.com/open-policy-agent/opa.
 	DefaultOPAVersion = "1.22.3"
+	// ImageJSLabel holds, on a modules image with the base commit's
+	// JavaScript packages, their lockfile's path and digest
+	// (sandbox.JSDeps.Digest).
+	ImageJSLabel = "dev.cmcgrader.js"
 	// ImageBaseLabel holds, on a modules image, the ID of its base image.
 	ImageBaseLabel = "dev.cmcgrader.base"
 	// ModCacheDir is the image's GOMODCACHE, filled by BuildModules.
@@ -65,6 +74,15 @@ var ErrBadGoVersion = errors.New("bad go version")
 
 //go:embed image/junit-reporter.mjs
 var junitReporter []byte
+
+// jestDriver and jestGuard run jest tasks (sandbox.JestDriverPath,
+// sandbox.JestGuardPath).
+var (
+	//go:embed image/jest-run.cjs
+	jestDriver []byte
+	//go:embed image/jest-guard.cjs
+	jestGuard []byte
+)
 
 // supervisorSource is the supervisor's program, built into the image with
 // the image's own toolchain (it needs only the standard library).
@@ -94,7 +112,8 @@ type BaseOptions struct {
 	Force bool
 	// Mirror is the Debian mirror for debootstrap. Default DefaultMirror.
 	Mirror string
-	// Packages are installed besides the minbase variant. Default nodejs.
+	// Packages are installed besides the minbase variant. Default
+	// DefaultPackages.
 	Packages []string
 	// WarmImports are the standard-library packages a warm-up test
 	// imports, to fill sandbox.WarmCacheDir. Default DefaultWarmImports.
@@ -116,6 +135,20 @@ type BaseOptions struct {
 	OPACache string
 	// Debootstrap is the host debootstrap command. Default "debootstrap".
 	Debootstrap string
+}
+
+// DefaultPackages are the Debian packages base images carry besides the
+// minbase variant: Node.js, for js tasks, and Debian's jest (29.3.1 in
+// bookworm) with its dependencies, for jest tasks whose bank uses the
+// image's jest (tasks.JSDepsImage). debootstrap does not resolve virtual
+// packages, so the packages that provide those jest's dependencies name
+// are listed too (as apt chooses them in bookworm).
+var DefaultPackages = []string{
+	"nodejs", "jest",
+	"node-anymatch", "node-babel7", "node-babel7-runtime", "node-browserslist", "node-deep-equal",
+	"node-es-abstract", "node-es6-symbol", "node-function-bind", "node-istanbul", "node-jsdom",
+	"node-lodash-packages", "node-n3", "node-npm-run-path", "node-read-pkg", "node-resolve",
+	"node-resolve-from", "node-sane", "node-slice-ansi", "node-tape",
 }
 
 // DefaultWarmImports are the packages whose compiled form and vet facts
@@ -158,8 +191,8 @@ var goVersionRE = regexp.MustCompile(`^1\.[0-9]+(\.[0-9]+|(rc|beta)[0-9]+)?$`)
 // build cache. It returns the image ID. When opts.Tag exists and
 // opts.Force is false it returns that image's ID without building, after
 // adding a layer with this binary's JUnit reporter if the image carries
-// another one. Other changes of the recipe (packages, warm imports) need
-// Force.
+// another one. A base built with other packages (ImagePackagesLabel) is
+// rebuilt whole; other changes of the recipe (warm imports) need Force.
 // It needs root (debootstrap) on a Linux host.
 func BuildBase(ctx context.Context, cli ImageClient, log *logrus.Entry, opts BaseOptions) (string, error) {
 	if !goVersionRE.MatchString(opts.GoVersion) {
@@ -169,7 +202,7 @@ func BuildBase(ctx context.Context, cli ImageClient, log *logrus.Entry, opts Bas
 	log = log.WithField("image", opts.Tag)
 	// fresh says img can be used as it is.
 	fresh := func(img *client.ImageInspectResult) bool {
-		return img != nil && !opts.Force && labelOf(img, ImageFilesLabel) == filesDigest(opts.OPAVersion)
+		return img != nil && !opts.Force && labelOf(img, ImageFilesLabel) == filesDigest(opts.OPAVersion) && samePackages(img, opts)
 	}
 	img, err := inspectImage(ctx, cli, opts.Tag)
 	if err != nil || fresh(img) {
@@ -183,7 +216,7 @@ func BuildBase(ctx context.Context, cli ImageClient, log *logrus.Entry, opts Bas
 	if img, err = inspectImage(ctx, cli, opts.Tag); err != nil || fresh(img) {
 		return idOf(img), err // built by another process meanwhile
 	}
-	if img != nil && !opts.Force {
+	if img != nil && !opts.Force && samePackages(img, opts) {
 		log.WithField("id", img.ID).Info("base image exists; updating the grader's files in it")
 		return buildFiles(ctx, cli, log, img.ID, opts)
 	}
@@ -263,6 +296,12 @@ type ModulesOptions struct {
 	// GoCommand is the host go command that downloads the modules.
 	// Default "go".
 	GoCommand string
+	// JS, when its Lockfile is set, are the base commit's JavaScript
+	// packages: installed on the host (npm ci --ignore-scripts) and baked
+	// into sandbox.NodeModulesDir. The tag then carries their digest.
+	JS sandbox.JSDeps
+	// NPMCommand is the host npm command. Default "npm".
+	NPMCommand string
 }
 
 // ErrLocalReplace is returned by BuildModules for a go.mod that replaces
@@ -295,7 +334,7 @@ func BuildModules(ctx context.Context, cli ImageClient, log *logrus.Entry, opts 
 		if goVersion == "" {
 			return "", fmt.Errorf("modules image: base %s has no %s label: set a tag", opts.BaseImage, ImageGoLabel)
 		}
-		opts.Tag = ModulesTag(goVersion, opts.GoMod, opts.GoSum, opts.LocalModules)
+		opts.Tag = jsTag(ModulesTag(goVersion, opts.GoMod, opts.GoSum, opts.LocalModules), opts.JS)
 	}
 	log = log.WithField("image", opts.Tag)
 	id, unlock, err := reuseOrLock(ctx, cli, log, opts.Tag, opts.TempDir, opts.Force, ImageBaseLabel, base.ID)
@@ -316,6 +355,21 @@ func BuildModules(ctx context.Context, cli ImageClient, log *logrus.Entry, opts 
 	if err != nil {
 		return "", err
 	}
+	dirs := []contextDir{{modCache, "gomodcache"}}
+	copyJS := ""
+	if opts.JS.Lockfile != "" {
+		npm := opts.NPMCommand
+		if npm == "" {
+			npm = "npm"
+		}
+		js := filepath.Join(tmp, "js")
+		err = phase(log, "install js packages", func() error { return installJSDeps(ctx, log, npm, opts.JS, js) })
+		if err != nil {
+			return "", err
+		}
+		dirs = append(dirs, contextDir{filepath.Join(js, "node_modules"), "node_modules"})
+		copyJS = fmt.Sprintf("COPY --chown=0:0 node_modules %s\n", nodeModulesAt(opts.JS.Lockfile))
+	}
 	labels := maps.Clone(opts.Labels)
 	if labels == nil {
 		labels = map[string]string{}
@@ -325,10 +379,13 @@ func BuildModules(ctx context.Context, cli ImageClient, log *logrus.Entry, opts 
 	if goVersion != "" {
 		labels[ImageGoLabel] = goVersion
 	}
-	dockerfile := fmt.Sprintf("FROM %s\nCOPY --chown=0:0 gomodcache %s\n", base.ID, ModCacheDir) + labelInstruction(labels)
+	if opts.JS.Lockfile != "" {
+		labels[ImageJSLabel] = opts.JS.Digest()
+	}
+	dockerfile := fmt.Sprintf("FROM %s\nCOPY --chown=0:0 gomodcache %s\n%s", base.ID, ModCacheDir, copyJS) + labelInstruction(labels)
 	err = phase(log, "build modules image", func() (err error) {
 		pr, stop := pipe(func(w io.Writer) error {
-			return writeContext(w, []contextFile{{"Dockerfile", dockerfile}}, modCache, "gomodcache")
+			return writeContextDirs(w, []contextFile{{"Dockerfile", dockerfile}}, dirs...)
 		})
 		defer stop()
 		id, err = buildImage(ctx, cli, log, pr, opts.Tag)
@@ -356,6 +413,10 @@ func filesDigest(opaVersion string) string {
 	h.Write(junitReporter)
 	h.Write([]byte{0})
 	h.Write(supervisorSource)
+	for _, f := range [][]byte{jestDriver, jestGuard} {
+		h.Write([]byte{0})
+		h.Write(f)
+	}
 	h.Write([]byte("\x00opa\x00" + opaVersion))
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -386,16 +447,19 @@ func buildFiles(ctx context.Context, cli ImageClient, log *logrus.Entry, id stri
 USER 0:0
 COPY root /
 RUN cp %s/junit-reporter.mjs %s \
+ && cp %s/jest-run.cjs %s && cp %s/jest-guard.cjs %s \
  && cd %s/supervise \
  && HOME=/tmp GOCACHE=/tmp/supervise-cache CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off go build -trimpath -o %s . \
  && cd / && rm -rf %s /tmp/* \
- && chmod 0755 %s && chmod 0644 %s \
+ && chmod 0755 %s && chmod 0644 %s %s %s \
  && { [ -f %s ] || [ ! -d %s ] || { %s; }; }
 USER 1000:1000
-`, id, src, sandbox.ReporterPath, src, sandbox.SupervisorPath, src, sandbox.SupervisorPath, sandbox.ReporterPath, sandbox.WarmCacheView, sandbox.WarmCacheDir, warmViewScript) + labelInstruction(baseLabels(opts))
+`, id, src, sandbox.ReporterPath, src, sandbox.JestDriverPath, src, sandbox.JestGuardPath, src, sandbox.SupervisorPath, src, sandbox.SupervisorPath, sandbox.ReporterPath, sandbox.JestDriverPath, sandbox.JestGuardPath, sandbox.WarmCacheView, sandbox.WarmCacheDir, warmViewScript) + labelInstruction(baseLabels(opts))
 	files := []contextFile{
 		{"Dockerfile", dockerfile},
 		{"root" + src + "/junit-reporter.mjs", string(junitReporter)},
+		{"root" + src + "/jest-run.cjs", string(jestDriver)},
+		{"root" + src + "/jest-guard.cjs", string(jestGuard)},
 		{"root" + src + "/supervise/go.mod", "module cmcgrader.invalid/supervise\n\ngo " + langVersion(opts.GoVersion) + "\n"},
 		{"root" + src + "/supervise/main.go", string(supervisorSource)},
 		{"root" + sandbox.OPAPath, string(opa)},
@@ -403,6 +467,12 @@ USER 1000:1000
 	pr, stop := pipe(func(w io.Writer) error { return writeContext(w, files, "", "") })
 	defer stop()
 	return buildImage(ctx, cli, log, pr, opts.Tag)
+}
+
+// samePackages reports whether base image img was built with the
+// packages opts asks for.
+func samePackages(img *client.ImageInspectResult, opts BaseOptions) bool {
+	return labelOf(img, ImagePackagesLabel) == strings.Join(opts.Packages, ",")
 }
 
 func labelOf(img *client.ImageInspectResult, key string) string {
@@ -495,7 +565,7 @@ func (o BaseOptions) withDefaults() BaseOptions {
 		o.Mirror = DefaultMirror
 	}
 	if o.Packages == nil {
-		o.Packages = []string{"nodejs"}
+		o.Packages = DefaultPackages
 	}
 	if o.WarmImports == nil {
 		o.WarmImports = DefaultWarmImports
@@ -688,6 +758,14 @@ type contextFile struct{ name, body string }
 // Below dir, the folder cache/vcs and *.zip and *.lock files are skipped:
 // a module cache needs neither to build.
 func writeContext(w io.Writer, files []contextFile, dir, at string) error {
+	return writeContextDirs(w, files, contextDir{dir, at})
+}
+
+// contextDir is a host folder written into a build context at a path.
+type contextDir struct{ dir, at string }
+
+// writeContextDirs is writeContext with any number of folders.
+func writeContextDirs(w io.Writer, files []contextFile, dirs ...contextDir) error {
 	tw := tar.NewWriter(w)
 	for _, f := range files {
 		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: f.name, Mode: 0o644, Size: int64(len(f.body)), ModTime: time.Unix(0, 0)}
@@ -701,7 +779,11 @@ func writeContext(w io.Writer, files []contextFile, dir, at string) error {
 			return err
 		}
 	}
-	if dir != "" {
+	for _, cd := range dirs {
+		dir, at := cd.dir, cd.at
+		if dir == "" {
+			continue
+		}
 		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err

@@ -279,6 +279,7 @@ func baseLabels(opts BaseOptions) map[string]string {
 	l[ImageGoLabel] = opts.GoVersion
 	l[ImageFilesLabel] = filesDigest(opts.OPAVersion)
 	l[ImageOPALabel] = opts.OPAVersion
+	l[ImagePackagesLabel] = strings.Join(opts.Packages, ",")
 	return l
 }
 

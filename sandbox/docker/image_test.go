@@ -16,9 +16,12 @@ import (
 	"testing"
 	"time"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
@@ -141,14 +144,37 @@ func TestBuildBase(t *testing.T) {
 
 	code, out := runImageContainer(t, d, BaseTag(testGoVersion), nil, "sh", "-c",
 		`go version && node --version && id -u && id -g && test -r `+sandbox.ReporterPath+
-			` && test -x `+sandbox.SupervisorPath+` && test -d `+sandbox.WarmCacheDir+` && test -f `+sandbox.WarmCacheView+` && stat -c %u:%g /work && echo ok && sha256sum `+sandbox.ReporterPath)
+			` && test -x `+sandbox.SupervisorPath+` && test -d `+sandbox.WarmCacheDir+` && test -f `+sandbox.WarmCacheView+` && stat -c %u:%g /work && echo ok && sha256sum `+sandbox.ReporterPath+
+			` && test -r `+sandbox.JestDriverPath+` && test -r `+sandbox.JestGuardPath+` && node -p "'jest='+require('jest/package.json').version"`)
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
-	want := []string{"go version go" + testGoVersion + " linux/amd64\n", "v18.", "\n1000\n1000\n1000:1000\nok\n", reporterSum()}
+	want := []string{"go version go" + testGoVersion + " linux/amd64\n", "v18.", "\n1000\n1000\n1000:1000\nok\n", reporterSum(), "\njest=29.3.1\n"}
 	for _, w := range want {
 		if !strings.Contains(out, w) {
 			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+}
+
+// TestSamePackages checks that a base built with another package list
+// is not taken as it is.
+func TestSamePackages(t *testing.T) {
+	img := func(labels map[string]string) *client.ImageInspectResult {
+		return &client.ImageInspectResult{InspectResponse: image.InspectResponse{Config: &dockerspec.DockerOCIImageConfig{ImageConfig: ocispec.ImageConfig{Labels: labels}}}}
+	}
+	opts := BaseOptions{GoVersion: testGoVersion}.withDefaults()
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		want   bool
+	}{
+		{"the same list", map[string]string{ImagePackagesLabel: strings.Join(DefaultPackages, ",")}, true},
+		{"nodejs only (before jest)", map[string]string{ImagePackagesLabel: "nodejs"}, false},
+		{"no label", map[string]string{}, false},
+	} {
+		if got := samePackages(img(tc.labels), opts); got != tc.want {
+			t.Errorf("%s: samePackages = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -67,9 +67,10 @@ func (im *Images) Modules(ctx context.Context, req sandbox.ImageRequest) (sandbo
 		id, err := im.Engine.ImageID(ctx, base)
 		return sandbox.Image{Ref: base, ID: id}, err
 	}
-	ref := ModulesTag(req.GoVersion, req.GoMod, req.GoSum, req.LocalModules)
+	ref := jsTag(ModulesTag(req.GoVersion, req.GoMod, req.GoSum, req.LocalModules), req.JS)
 	id, err := BuildModules(ctx, im.Engine.Client(), im.Log, ModulesOptions{
 		BaseImage: base, GoMod: req.GoMod, GoSum: req.GoSum, LocalModules: req.LocalModules, Tag: ref, GoProxy: im.GoProxy,
+		JS: req.JS,
 	})
 	if err != nil {
 		return sandbox.Image{}, err

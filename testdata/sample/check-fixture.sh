@@ -14,13 +14,14 @@
 # task's status and points and each exam's total: the numbers of EXPECTED.md.
 #
 # This runs the fixture's code on the host: use it on the trusted sample only.
-# Needs git, go, node and opa. GO, NODE and OPA name other binaries; the task's own timeout
+# Needs git, go, node, opa and jest. GO, NODE, OPA and JEST name other binaries; the task's own timeout
 # applies to each run (coreutils timeout).
 set -eu
 
 GO=${GO:-go}
 NODE=${NODE:-node}
 OPA=${OPA:-opa}
+JEST=${JEST:-jest}
 GOTOOLCHAIN=local
 GOFLAGS=-mod=readonly
 export GOTOOLCHAIN GOFLAGS
@@ -98,6 +99,11 @@ runtests() {
 		(cd "$1" && timeout -k 5 "$limit" "$NODE" --test --test-reporter=tap $pkgs) >"$tmp/out" 2>&1 || rc=$?
 		# top-level TAP results: "ok N - name"; a skipped test is not a pass
 		grep -v -e ' # SKIP' -e ' # TODO' "$tmp/out" | sed -n 's/^ok [0-9]* - //p' >"$tmp/passed" || true
+	elif [ "$runner" = jest ]; then
+		# shellcheck disable=SC2086 # test file paths hold no spaces
+		(cd "$1" && timeout -k 5 "$limit" "$JEST" --ci --json --runTestsByPath $pkgs) >"$tmp/out" 2>/dev/null || rc=$?
+		# passed tests, named "describe > test" as the grader names them
+		"$NODE" -e 'let s="";process.stdin.on("data",(d)=>{s+=d}).on("end",()=>{for(const f of JSON.parse(s).testResults)for(const a of f.assertionResults)if(a.status==="passed")console.log([...a.ancestorTitles,a.title].join(" > "))})' <"$tmp/out" >"$tmp/passed" || true
 	elif [ "$runner" = opa ]; then
 		# shellcheck disable=SC2086 # policy paths hold no spaces
 		(cd "$1" && timeout -k 5 "$limit" "$OPA" test --format=json --exit-zero-on-skipped $pkgs $(ylist hidden "$yml")) >"$tmp/out" 2>&1 || rc=$?
@@ -169,6 +175,10 @@ layout() {
 			grep -rqE "^[[:space:]]*$rule\b" "$1/hidden" || problem "$id: rule $rule not in a hidden file"
 		elif [ "$runner" = js ]; then
 			grep -rqF -e "'$name'" -e "\"$name\"" "$1/hidden" || problem "$id: test \"$name\" not in a hidden file"
+		elif [ "$runner" = jest ]; then
+			echo "$name" | sed 's/ > /\n/g' | while IFS= read -r part; do
+				grep -rqF -e "'$part'" -e "\"$part\"" "$1/hidden" || problem "$id: title \"$part\" not in a hidden file"
+			done
 		else
 			grep -rqF "func $name(" "$1/hidden" || problem "$id: func $name( not in a hidden file"
 		fi

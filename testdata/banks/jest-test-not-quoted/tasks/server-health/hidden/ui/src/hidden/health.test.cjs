@@ -1,0 +1,4 @@
+describe('health', () => {
+  test('shows OK', () => {});
+  test('shows DOWN', () => {});
+});
