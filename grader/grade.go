@@ -51,6 +51,9 @@ type Grader struct {
 	Recheck bool
 	// Jobs bounds how many tasks run at once; zero means 1.
 	Jobs int
+	// Apart runs every task in a sandbox of its own, never several Go
+	// tasks in one go test (see plan.Units).
+	Apart bool
 	// Fetch bounds fetches (size, time); URL and ref fields are ignored.
 	Fetch repo.FetchOptions
 	// Cache, if set, keeps a mirror of the base repository on disk, so
@@ -234,7 +237,14 @@ func (g *Grader) gradeTasks(ctx context.Context, bank *tasks.Bank, cand, base *r
 	started := make([]bool, len(bank.Tasks))
 	sem := make(chan struct{}, max(g.Jobs, 1))
 	var wg sync.WaitGroup
-	for _, unit := range plan.Units(bank.Tasks) {
+	units := plan.Units(bank.Tasks)
+	if g.Apart {
+		units = units[:0]
+		for i := range bank.Tasks {
+			units = append(units, []int{i})
+		}
+	}
+	for _, unit := range units {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():

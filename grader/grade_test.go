@@ -139,18 +139,20 @@ func TestGradeCombinedPackages(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		outcomes []string
+		apart    bool
 		want     map[string]string // task -> status via path
 		runs     int
 	}{
-		{"one go test over both packages", []string{"pass"}, map[string]string{"server-h": "passed via combined", "server-k": "passed via combined"}, 1},
-		{"a binary's claims about another package's tests do not count", []string{"sibling-claims", "fail"},
+		{"apart: a sandbox each", []string{"pass", "pass"}, true, map[string]string{"server-h": "passed via alone", "server-k": "passed via alone"}, 2},
+		{"one go test over both packages", []string{"pass"}, false, map[string]string{"server-h": "passed via combined", "server-k": "passed via combined"}, 1},
+		{"a binary's claims about another package's tests do not count", []string{"sibling-claims", "fail"}, false,
 			map[string]string{"server-h": "passed via combined", "server-k": "failed via combined"}, 2},
-		{"no build: each alone", []string{"buildfail", "pass", "pass"}, map[string]string{"server-h": "passed via alone", "server-k": "passed via alone"}, 3},
-		{"not attested: each alone", []string{"forge", "pass", "fail", "fail"}, map[string]string{"server-h": "passed via alone", "server-k": "failed via alone"}, 4},
+		{"no build: each alone", []string{"buildfail", "pass", "pass"}, false, map[string]string{"server-h": "passed via alone", "server-k": "passed via alone"}, 3},
+		{"not attested: each alone", []string{"forge", "pass", "fail", "fail"}, false, map[string]string{"server-h": "passed via alone", "server-k": "failed via alone"}, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			run := &gradertest.ScriptedRunner{Outcomes: tc.outcomes}
-			g := &Grader{Runner: run, Images: gradertest.FixedImages{}, Log: gittest.Log(t), Recheck: true}
+			g := &Grader{Runner: run, Images: gradertest.FixedImages{}, Log: gittest.Log(t), Recheck: true, Apart: tc.apart}
 			rep, err := g.Grade(context.Background(), bank, Submission{Repo: repo.Bare, Branch: "cmc", BaseRef: "main"})
 			if err != nil {
 				t.Fatal(err)
@@ -163,7 +165,7 @@ func TestGradeCombinedPackages(t *testing.T) {
 			if run.Runs != tc.runs {
 				t.Errorf("%d sandbox runs, want %d: %q", run.Runs, tc.runs, run.Cmds)
 			}
-			if c := run.Cmds[0]; !strings.Contains(c, "TestH|TestK") || !strings.HasSuffix(c, "./server/handlers ./server/helpers") {
+			if c := run.Cmds[0]; !tc.apart && (!strings.Contains(c, "TestH|TestK") || !strings.HasSuffix(c, "./server/handlers ./server/helpers")) {
 				t.Errorf("first run %q does not run both tasks' tests over both packages", c)
 			}
 		})
