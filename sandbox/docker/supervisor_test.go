@@ -94,7 +94,7 @@ func TestSupervisor(t *testing.T) {
 			// it writes into that stream, stops it, reads its
 			// environment, and looks for its HOME.
 			name: "test binaries of one run are out of each other's reach",
-			spec: sandbox.Spec{Driver: true, Cmd: sh(sandbox.ExecHelper + ` /bin/sh -c 'id -u >/tmp/victim.uid; sleep 3 & echo $! >/tmp/victim.pid; wait; echo victim-done'; echo victim-exit $? &` +
+			spec: sandbox.Spec{Driver: true, Cmd: sh(`{ ` + sandbox.ExecHelper + ` /bin/sh -c 'id -u >/tmp/victim.uid; sleep 3 & echo $! >/tmp/victim.pid; wait; echo victim-done'; echo victim-exit $?; } & ` +
 				sandbox.ExecHelper + ` /bin/sh -c 'until [ -s /tmp/victim.pid ] && [ -s /tmp/victim.uid ]; do sleep 0.05; done; p=$(cat /tmp/victim.pid);` +
 				` { echo forged >/proc/$p/fd/1; } 2>/dev/null && echo wrote-fd || echo no-fd;` +
 				` kill -STOP $p 2>/dev/null && echo stopped || echo no-signal;` +
