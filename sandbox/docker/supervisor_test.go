@@ -90,9 +90,10 @@ func TestSupervisor(t *testing.T) {
 		{
 			// The attack: a test binary reaches a sibling the go command
 			// runs at the same time, through a child of the sibling that
-			// shares its stdout (the go command's pipe for that package):
-			// it writes into that stream, stops it, reads its
-			// environment, and looks for its HOME.
+			// shares its stdout: it writes into that stream (a pipe of
+			// the supervisor's, closed to both), stops it, reads its
+			// environment, and looks for its HOME. Run as one user, the
+			// two could do the last three.
 			name: "test binaries of one run are out of each other's reach",
 			spec: sandbox.Spec{Driver: true, Cmd: sh(`{ ` + sandbox.ExecHelper + ` /bin/sh -c 'id -u >/tmp/victim.uid; sleep 3 & echo $! >/tmp/victim.pid; wait; echo victim-done'; echo victim-exit $?; } & ` +
 				sandbox.ExecHelper + ` /bin/sh -c 'until [ -s /tmp/victim.pid ] && [ -s /tmp/victim.uid ]; do sleep 0.05; done; p=$(cat /tmp/victim.pid);` +
