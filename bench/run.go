@@ -217,6 +217,7 @@ func measureInput(ctx context.Context, cfg Config, in Input) (*Figures, error) {
 			return nil, err
 		}
 		f.FullWarm, f.FullTasks = time.Since(start), len(full.Tasks)
+		log.WithFields(logrus.Fields{"run": "warm, every task", "took": f.FullWarm.Round(time.Millisecond)}).Info("graded")
 		if err := checkReport(rep, len(full.Tasks)); err != nil {
 			return nil, fmt.Errorf("full grade: %w", err)
 		}
@@ -230,6 +231,10 @@ func measureInput(ctx context.Context, cfg Config, in Input) (*Figures, error) {
 	if err := measureModules(ctx, cfg, f, in, bank, work); err != nil {
 		return nil, err
 	}
+	// Each figure as soon as it is known, for a run cut short.
+	log.WithFields(logrus.Fields{"prepare": f.Prepare.Round(time.Millisecond), "host": f.Host.Round(time.Millisecond),
+		"host-compile": f.HostCompile.Round(time.Millisecond), "modules-image": f.ModulesImage.Round(time.Millisecond),
+		"mod-download": f.ModDownload.Round(time.Millisecond)}).Info("measured")
 	if err := measureFetch(ctx, cfg, f, in, upURL, forkURL, work); err != nil {
 		return nil, err
 	}
