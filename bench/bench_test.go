@@ -53,6 +53,8 @@ func TestWriteTable(t *testing.T) {
 		Inputs: []Figures{{
 			Input: "meshery-size", Tasks: 2, Cold: 200 * time.Second, Warm: 10 * time.Second, Host: 8 * time.Second,
 			FetchCached: 500 * time.Millisecond, Clone: 2 * time.Second, FetchBytes: 2048, PeakRSS: 100 << 20,
+			WarmApart: 15 * time.Second, Prepare: 120 * time.Second, HostCompile: 100 * time.Second,
+			ModulesImage: 30 * time.Second, ModDownload: 20 * time.Second, FullWarm: 60 * time.Second, FullTasks: 12,
 		}},
 		Overhead: 400 * time.Millisecond, OverheadRuns: 10, Load: "1.00 0.50 0.25",
 	}
@@ -70,6 +72,9 @@ func TestWriteTable(t *testing.T) {
 		"sandbox overhead under 0.500 s median: met",
 		"meshery-size: grader peak RSS under 200 MiB: met (100 MiB)",
 		"Load average at start: 1.00 0.50 0.25.",
+		"| meshery-size | 10.0 s | 15.0 s | 1.50× | 120 s | 100 s | 1.20× | 30.0 s | 20.0 s | 1.50× |",
+		"all 12 tasks, warm, default --jobs, one candidate after another): 60.0 s per candidate, 60 candidates per host-hour.",
+		"meshery-size: at least 50 candidates per host-hour, warm: met (60)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)

@@ -38,6 +38,9 @@ type Input struct {
 	// Tasks are the task IDs graded; empty means the bank's Go tasks
 	// (the host limit runs Go tests only).
 	Tasks []string
+	// Throughput also grades every task of the bank, warm, with the
+	// default --jobs (Figures.FullWarm).
+	Throughput bool
 }
 
 // Config configures Run.
@@ -199,9 +202,39 @@ func measureInput(ctx context.Context, cfg Config, in Input) (*Figures, error) {
 	if err := checkWarm(filepath.Join(work, "warm.json"), warmTag); err != nil {
 		return nil, err
 	}
+	if f.WarmApart, _, err = grade("warm-apart", "--cache", cacheDir, "--apart"); err != nil {
+		return nil, err
+	}
+	if in.Throughput {
+		full, err := tasks.Load(in.Bank)
+		if err != nil {
+			return nil, err
+		}
+		rep := filepath.Join(work, "full.json")
+		start := time.Now()
+		if _, _, err := runGrader(ctx, cfg, "grade", "--bank", in.Bank, "--repo", forkURL, "--branch", in.Branch,
+			"--base-repo", upURL, "--base-ref", in.BaseRef, "--cache", cacheDir, "--out", rep); err != nil {
+			return nil, err
+		}
+		f.FullWarm, f.FullTasks = time.Since(start), len(full.Tasks)
+		log.WithFields(logrus.Fields{"run": "warm, every task", "took": f.FullWarm.Round(time.Millisecond)}).Info("graded")
+		if err := checkReport(rep, len(full.Tasks)); err != nil {
+			return nil, fmt.Errorf("full grade: %w", err)
+		}
+	}
 	if f.Host, err = hostLimit(ctx, cfg, in, bank, work); err != nil {
 		return nil, err
 	}
+	if f.HostCompile, err = hostCompile(ctx, cfg, in, bank, work); err != nil {
+		return nil, err
+	}
+	if err := measureModules(ctx, cfg, f, in, bank, work); err != nil {
+		return nil, err
+	}
+	// Each figure as soon as it is known, for a run cut short.
+	log.WithFields(logrus.Fields{"prepare": f.Prepare.Round(time.Millisecond), "host": f.Host.Round(time.Millisecond),
+		"host-compile": f.HostCompile.Round(time.Millisecond), "modules-image": f.ModulesImage.Round(time.Millisecond),
+		"mod-download": f.ModDownload.Round(time.Millisecond)}).Info("measured")
 	if err := measureFetch(ctx, cfg, f, in, upURL, forkURL, work); err != nil {
 		return nil, err
 	}

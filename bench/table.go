@@ -27,6 +27,31 @@ type Figures struct {
 	FetchBytes int64
 	// PeakRSS is the largest peak resident set of a grading run, in bytes.
 	PeakRSS int64
+	// WarmApart is the warm grade with each task in a sandbox of its own
+	// (--apart), against Warm, where the Go tasks share one go test.
+	WarmApart time.Duration
+	// HostCompile is the cold compile, on the host, of what prepare
+	// compiles (the tasks' packages' tests at the base, no test run), the
+	// real work behind Prepare.
+	HostCompile time.Duration
+	// ModulesImage is the time to build the modules image afresh;
+	// ModDownload that of go mod download of the same modules on the host
+	// into an empty module cache.
+	ModulesImage, ModDownload time.Duration
+	// FullWarm is the warm grade of every task of the bank (Go, JavaScript
+	// and OPA) with the default --jobs; FullTasks counts them. Zero when
+	// not measured.
+	FullWarm  time.Duration
+	FullTasks int
+}
+
+// PerHostHour is the number of candidates one host grades in an hour,
+// one after the other, at FullWarm each; 0 when not measured.
+func (f Figures) PerHostHour() float64 {
+	if f.FullWarm <= 0 {
+		return 0
+	}
+	return float64(time.Hour) / float64(f.FullWarm)
 }
 
 // Results are the figures of one bench run.
@@ -88,6 +113,7 @@ const (
 	TargetColdOverWarm = 10
 	TargetOverhead     = 500 * time.Millisecond
 	TargetPeakRSS      = 200 << 20
+	TargetPerHostHour  = 50
 )
 
 // WriteTable writes the results as a Markdown table, one row per input,
@@ -101,6 +127,21 @@ func (r *Results) WriteTable(w io.Writer) error {
 			f.Input, f.Tasks, Seconds(f.Cold), Seconds(f.Warm), Seconds(f.Host),
 			Ratio(f.Warm, f.Host), Ratio(f.Cold, f.Warm),
 			Seconds(f.FetchCached), sizeText(f.FetchBytes), Seconds(f.Clone), Ratio(f.Clone, f.FetchCached), MiB(f.PeakRSS))
+	}
+	fmt.Fprintln(&b)
+	fmt.Fprintln(&b, "| input | warm, one go test | warm, a sandbox per task | per task ÷ one go test | prepare | host cold compile | prepare ÷ compile | modules image | go mod download | image ÷ download |")
+	fmt.Fprintln(&b, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	for _, f := range r.Inputs {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			f.Input, Seconds(f.Warm), Seconds(f.WarmApart), Ratio(f.WarmApart, f.Warm),
+			Seconds(f.Prepare), Seconds(f.HostCompile), Ratio(f.Prepare, f.HostCompile),
+			Seconds(f.ModulesImage), Seconds(f.ModDownload), Ratio(f.ModulesImage, f.ModDownload))
+	}
+	for _, f := range r.Inputs {
+		if f.FullWarm > 0 {
+			fmt.Fprintf(&b, "\nCohort throughput (%s, all %d tasks, warm, default --jobs, one candidate after another): %s per candidate, %.0f candidates per host-hour.\n",
+				f.Input, f.FullTasks, Seconds(f.FullWarm), f.PerHostHour())
+		}
 	}
 	fmt.Fprintf(&b, "\nSandbox overhead (create, start, wait, remove of `true`), median of %d: %s.\n", r.OverheadRuns, Seconds(r.Overhead))
 	if r.Load != "" {
@@ -134,6 +175,9 @@ func (r *Results) Verdicts() []string {
 		}
 		if f.PeakRSS > 0 && strings.Contains(f.Input, "meshery") {
 			out = append(out, fmt.Sprintf("%s: grader peak RSS under %s: %s (%s)", f.Input, MiB(TargetPeakRSS), mark(f.PeakRSS < TargetPeakRSS), MiB(f.PeakRSS)))
+		}
+		if n := f.PerHostHour(); n > 0 {
+			out = append(out, fmt.Sprintf("%s: at least %d candidates per host-hour, warm: %s (%.0f)", f.Input, TargetPerHostHour, mark(n >= TargetPerHostHour), n))
 		}
 		if f.FetchCached > 0 {
 			out = append(out, fmt.Sprintf("%s: cached fetch faster than git's shallow clone: %s (%s vs %s)", f.Input, mark(f.FetchCached < f.Clone), Seconds(f.FetchCached), Seconds(f.Clone)))

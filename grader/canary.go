@@ -319,6 +319,20 @@ func (c *canary) late(res *testout.Results) string {
 	return ""
 }
 
+// packages maps each canary's folder to the package its report names
+// (Go: the import path of that folder's test binary).
+func (c *canary) packages(res *testout.Results) map[string]string {
+	pkgs := map[string]string{}
+	for i, n := range c.Names {
+		for _, r := range res.Tests {
+			if r.Name == n {
+				pkgs[c.Dirs[i]] = r.Package
+			}
+		}
+	}
+	return pkgs
+}
+
 // strip removes the canaries and their subtests from res, so they appear
 // nowhere in scores or reports.
 func (c *canary) strip(res *testout.Results) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/cmcgrader/cmcgrader/grader/plan"
 	"github.com/cmcgrader/cmcgrader/grader/repo"
 	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/grader/tamper"
@@ -50,6 +51,9 @@ type Grader struct {
 	Recheck bool
 	// Jobs bounds how many tasks run at once; zero means 1.
 	Jobs int
+	// Apart runs every task in a sandbox of its own, never several Go
+	// tasks in one go test (see plan.Units).
+	Apart bool
 	// Fetch bounds fetches (size, time); URL and ref fields are ignored.
 	Fetch repo.FetchOptions
 	// Cache, if set, keeps a mirror of the base repository on disk, so
@@ -234,7 +238,14 @@ func (g *Grader) gradeTasks(ctx context.Context, bank *tasks.Bank, cand, base *r
 	started := make([]bool, len(bank.Tasks))
 	sem := make(chan struct{}, max(g.Jobs, 1))
 	var wg sync.WaitGroup
-	for _, unit := range groupTasks(bank.Tasks) {
+	units := plan.Units(bank.Tasks)
+	if g.Apart {
+		units = units[:0]
+		for i := range bank.Tasks {
+			units = append(units, []int{i})
+		}
+	}
+	for _, unit := range units {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -444,9 +455,17 @@ func overlayFor(t *tasks.Task, base *repo.Snapshot) (repo.Overlay, error) {
 
 // runTask runs one task's hidden tests once. The error is the grader's.
 func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *repo.Snapshot, ov repo.Overlay, img sandbox.Image) (report.Outcome, error) {
+	o, _, err := g.run(ctx, t, cand, ov, img)
+	return o, err
+}
+
+// run runs t's hidden tests once and returns, beside the outcome, the
+// import path each Go canary reported, by its folder. The error is the
+// grader's.
+func (g *Grader) run(ctx context.Context, t *tasks.Task, cand *repo.Snapshot, ov repo.Overlay, img sandbox.Image) (report.Outcome, map[string]string, error) {
 	c, err := newCanary(t)
 	if err != nil {
-		return report.Outcome{}, err
+		return report.Outcome{}, nil, err
 	}
 	ov = ov.WithHidden(c.Files)
 	pr, pw := io.Pipe()
@@ -475,7 +494,7 @@ func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *repo.Snapshot
 	}
 	res, err := g.Runner.Run(ctx, spec)
 	if err != nil {
-		return report.Outcome{}, err
+		return report.Outcome{}, nil, err
 	}
 	var parsed *testout.Results
 	switch t.Runner {
@@ -503,7 +522,7 @@ func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *repo.Snapshot
 	default:
 		parsed, err = testout.ParseGo(strings.NewReader(string(res.Stdout)))
 		if err != nil {
-			return report.Outcome{}, fmt.Errorf("read test output: %w", err)
+			return report.Outcome{}, nil, fmt.Errorf("read test output: %w", err)
 		}
 	}
 	o := report.Outcome{Run: res, Results: parsed}
@@ -538,6 +557,7 @@ func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *repo.Snapshot
 		// forged either.
 		o.Forged = late == "" && !res.TimedOut && !res.OOMKilled && !parsed.BuildFailed && (onlyPasses(t, parsed) || shadowPassed)
 	}
+	pkgs := c.packages(parsed)
 	c.strip(parsed)
 	if len(parsed.Tests) == 0 && !parsed.BuildFailed && res.ExitCode != 0 && !res.TimedOut && !res.OOMKilled {
 		// Nothing ran: the go command or node failed before any test
@@ -545,7 +565,7 @@ func (g *Grader) runTask(ctx context.Context, t *tasks.Task, cand *repo.Snapshot
 		parsed.BuildFailed = true
 		parsed.BuildOutput = string(res.Stderr)
 	}
-	return o, nil
+	return o, pkgs, nil
 }
 
 // onlyPasses reports whether res claims at least one of t's hidden tests

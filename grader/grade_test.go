@@ -126,23 +126,48 @@ func TestGradeCombined(t *testing.T) {
 	}
 }
 
-func TestGroupTasks(t *testing.T) {
-	h := func(p, d string) []tasks.HiddenFile { return []tasks.HiddenFile{{Path: p, Data: []byte(d)}} }
-	ts := []*tasks.Task{
-		{ID: "a", Runner: tasks.RunnerGo, Packages: []string{"./x", "./y"}, Tests: []string{"TestA"}, Hidden: h("x/a_test.go", "a")},
-		{ID: "b", Runner: tasks.RunnerGo, Packages: []string{"./y", "./x"}, Tests: []string{"TestB"}, Hidden: h("x/b_test.go", "b")},
-		{ID: "c", Runner: tasks.RunnerGo, Packages: []string{"./x", "./y"}, Tests: []string{"TestC"}, Hidden: h("x/a_test.go", "other")},
-		{ID: "d", Runner: tasks.RunnerJS, Packages: []string{"ui/d.test.mjs"}},
-		{ID: "e", Runner: tasks.RunnerJS, Packages: []string{"ui/d.test.mjs"}},
-		{ID: "f", Runner: tasks.RunnerGo, Packages: []string{"./x", "./y"}, Tests: []string{"TestA"}, Hidden: h("x/f_test.go", "f")},
-		{ID: "g", Runner: tasks.RunnerGo, Packages: []string{"./z"}, Tests: []string{"TestG"}},
-	}
-	got := fmt.Sprint(groupTasks(ts))
-	if want := "[[0 1] [2 5] [3] [4] [6]]"; got != want {
-		t.Errorf("groupTasks = %s, want %s (c clashes with a on a hidden file, f with a on a test name, JS is never combined)", got, want)
-	}
-	m := mergeTasks([]*tasks.Task{ts[0], ts[1]})
-	if m.ID != "a+b" || len(m.Tests) != 2 || len(m.Hidden) != 2 {
-		t.Errorf("mergeTasks = %+v", m)
+// Two tasks in two packages run in one go test invocation, and each task
+// keeps only what its own package's test binary reported.
+func TestGradeCombinedPackages(t *testing.T) {
+	repo := gittest.NewForkRepo(t)
+	bank := gradertest.Bank()
+	bank.Tasks[0].Hidden[0].Data = []byte("package handlers\n\nfunc TestH(t *testing.T) {}\n")
+	second := *bank.Tasks[0]
+	second.ID, second.Tests, second.Packages = "server-k", []string{"TestK"}, []string{"./server/helpers"}
+	second.Hidden = []tasks.HiddenFile{{Path: "server/helpers/k_test.go", Data: []byte("package helpers\n\nfunc TestK(t *testing.T) {}\n")}}
+	bank.Tasks = append(bank.Tasks, &second)
+	for _, tc := range []struct {
+		name     string
+		outcomes []string
+		apart    bool
+		want     map[string]string // task -> status via path
+		runs     int
+	}{
+		{"apart: a sandbox each", []string{"pass", "pass"}, true, map[string]string{"server-h": "passed via alone", "server-k": "passed via alone"}, 2},
+		{"one go test over both packages", []string{"pass"}, false, map[string]string{"server-h": "passed via combined", "server-k": "passed via combined"}, 1},
+		{"a binary's claims about another package's tests do not count", []string{"sibling-claims", "fail"}, false,
+			map[string]string{"server-h": "passed via combined", "server-k": "failed via combined"}, 2},
+		{"no build: each alone", []string{"buildfail", "pass", "pass"}, false, map[string]string{"server-h": "passed via alone", "server-k": "passed via alone"}, 3},
+		{"not attested: each alone", []string{"forge", "pass", "fail", "fail"}, false, map[string]string{"server-h": "passed via alone", "server-k": "failed via alone"}, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := &gradertest.ScriptedRunner{Outcomes: tc.outcomes}
+			g := &Grader{Runner: run, Images: gradertest.FixedImages{}, Log: gittest.Log(t), Recheck: true, Apart: tc.apart}
+			rep, err := g.Grade(context.Background(), bank, Submission{Repo: repo.Bare, Branch: "cmc", BaseRef: "main"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tr := range rep.Tasks {
+				if got := fmt.Sprintf("%s via %s", tr.Status, tr.Path); got != tc.want[tr.ID] {
+					t.Errorf("%s: %s (%s), want %s", tr.ID, got, tr.Reason, tc.want[tr.ID])
+				}
+			}
+			if run.Runs != tc.runs {
+				t.Errorf("%d sandbox runs, want %d: %q", run.Runs, tc.runs, run.Cmds)
+			}
+			if c := run.Cmds[0]; !tc.apart && (!strings.Contains(c, "TestH|TestK") || !strings.HasSuffix(c, "./server/handlers ./server/helpers")) {
+				t.Errorf("first run %q does not run both tasks' tests over both packages", c)
+			}
+		})
 	}
 }

@@ -15,13 +15,15 @@ import (
 )
 
 // threeTaskBank is the test bank with three tasks in packages of their
-// own, so that each runs alone, in bank order with one job.
+// own, each restoring another file from the base so that none can share
+// a run (plan.Compatible): each runs alone, in bank order with one job.
 func threeTaskBank() *tasks.Bank {
 	b := gradertest.Bank()
 	for _, id := range []string{"server-i", "server-j"} {
 		t := *b.Tasks[0]
 		t.ID, t.Packages = id, []string{"./server/" + id}
 		t.Hidden = []tasks.HiddenFile{{Path: "server/" + id + "/x_test.go", Data: []byte("package x\n")}}
+		t.Restore = []string{id + ".txt"}
 		b.Tasks = append(b.Tasks, &t)
 	}
 	return b

@@ -39,8 +39,9 @@ type Spec struct {
 	Stdin string
 	// Driver runs Cmd as the supervisor instead of the sandbox user. Cmd
 	// must run no candidate code itself: it starts whatever does through
-	// ExecHelper (the go command's -exec), which runs it as the sandbox
-	// user and notes how it ended (Result.Exits).
+	// ExecHelper (the go command's -exec), which runs each program as a
+	// user of its own (BinaryUIDs), with a HOME and TMPDIR of its own, and
+	// notes how it ended (Result.Exits).
 	Driver bool
 }
 
@@ -88,6 +89,10 @@ const Workdir = "/work"
 const (
 	// User is the uid:gid every sandbox runs as.
 	User = "1000:1000"
+	// BinaryUIDs is the first uid (and gid) ExecHelper gives the programs
+	// it runs, one each, counting up: test binaries run at once cannot
+	// signal, trace or open one another.
+	BinaryUIDs = 2000
 	// WarmCacheDir is where an image may keep a warm Go build cache; the
 	// supervisor gives every run a private copy-on-write view of it in
 	// $GOCACHE.

@@ -99,7 +99,7 @@ func measure(ctx context.Context, log *logrus.Entry, work, binary, sample, out s
 		}
 	}
 	ins := []bench.Input{
-		{Name: "sample", Bank: filepath.Join(sample, "bank"), Upstream: upstream, Fork: fork, BaseRef: "main", Branch: "candidate/reference"},
+		{Name: "sample", Bank: filepath.Join(sample, "bank"), Upstream: upstream, Fork: fork, BaseRef: "main", Branch: "candidate/reference", Throughput: true},
 		{Name: "meshery-size", Bank: g.Bank, Upstream: g.Upstream, Fork: g.Fork, BaseRef: "main", Branch: "candidate"},
 	}
 	res, err := bench.Run(ctx, bench.Config{Binary: binary, Work: filepath.Join(work, "runs"), Log: log}, ins)

@@ -102,6 +102,7 @@ func cmdGitserve(ts *testscript.TestScript, neg bool, args []string) {
 //	report FILE verdict PASS|FAIL|INCOMPLETE
 //	report FILE exam NAME POINTS POSSIBLE VERDICT
 //	report FILE task ID STATUS[|STATUS...] POINTS
+//	report FILE path ID combined|alone (how the task was run: with others, or alone)
 //	report FILE maxduration ID DURATION
 //	report FILE commit SHA-PREFIX
 //	report FILE tamper KIND TASK|PATH  (a flag of KIND for that task, or on a path under PATH)
@@ -112,7 +113,7 @@ func cmdReport(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("report does not support !")
 	}
 	if len(args) < 2 {
-		ts.Fatalf("usage: report FILE verdict|exam|task|maxduration|commit|tamper|truncated|interrupted ...")
+		ts.Fatalf("usage: report FILE verdict|exam|task|path|maxduration|commit|tamper|truncated|interrupted ...")
 	}
 	var rep report.Report
 	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &rep))
@@ -153,6 +154,11 @@ func cmdReport(ts *testscript.TestScript, neg bool, args []string) {
 		tr := task(a[0])
 		if !slices.Contains(strings.Split(a[1], "|"), string(tr.Status)) || tr.Points != num(a[2]) {
 			ts.Fatalf("task %s: %s %g (%s), want %s %s", tr.ID, tr.Status, tr.Points, tr.Reason, a[1], a[2])
+		}
+	case "path":
+		tr := task(a[0])
+		if tr.Path != a[1] {
+			ts.Fatalf("task %s graded %s (%s), want %s", tr.ID, tr.Path, tr.Reason, a[1])
 		}
 	case "maxduration":
 		tr := task(a[0])

@@ -27,6 +27,7 @@ type runFlags struct {
 	cpus           float64
 	progress       string
 	cache          string
+	apart          bool
 }
 
 func (f *runFlags) register(fl *pflag.FlagSet) {
@@ -42,6 +43,7 @@ func (f *runFlags) register(fl *pflag.FlagSet) {
 	fl.Var(&f.tmpSize, "tmp-size", "size of each sandbox's /tmp, where Go builds (a cold build of a large tree needs more), e.g. 4GiB")
 	fl.Float64Var(&f.cpus, "cpus", sandbox.DefaultLimits.CPUs, "CPU limit of each sandbox")
 	fl.StringVar(&f.progress, "progress", "auto", "progress display: auto (on a terminal), always or never")
+	fl.BoolVar(&f.apart, "apart", false, "run each task in a sandbox of its own, never a candidate's Go tasks in one go test (slower; to compare)")
 	fl.StringVar(&f.cache, "cache", "", "folder for a mirror of the base repository, so a fork's fetch transfers only what it added")
 }
 
@@ -100,6 +102,7 @@ func (a *app) newGrader(ctx context.Context, f *runFlags, total int) (*grader.Gr
 		Limits:  sandbox.Limits{Memory: int64(f.memory), CPUs: f.cpus, TmpBytes: int64(f.tmpSize)},
 		Runtime: f.runtime,
 		Jobs:    f.jobs,
+		Apart:   f.apart,
 		Fetch:   repo.FetchOptions{MaxBytes: int64(f.maxRepo), Timeout: f.fetchTimeout},
 		Version: graderVersion(),
 		// The receipt names the image's Go and Node versions.

@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -29,7 +31,9 @@ type ScriptedRunner struct {
 	mu sync.Mutex
 	// Outcomes: "pass", "fail", "error", "buildfail"; "forge" (passes
 	// without the canary, exit 0); "forge-exit" (passes and the canary,
-	// but the test binary exited 1: output rewritten in-process); "down"
+	// but the test binary exited 1: output rewritten in-process);
+	// "sibling-claims" (the first folder's test binary reports every test
+	// of the run passed, the others report only their canary); "down"
 	// (the backend stopped answering, for this run and every later one);
 	// "interrupt" (calls Interrupt, then runs until ctx is done).
 	Outcomes []string
@@ -73,16 +77,11 @@ func (r *ScriptedRunner) Run(ctx context.Context, spec sandbox.Spec) (sandbox.Re
 		<-ctx.Done()
 		return sandbox.Result{}, fmt.Errorf("run: %w", ctx.Err())
 	}
-	if _, err := io.Copy(io.Discard, tar.NewReader(spec.Workspace)); err != nil {
+	declared, err := declaredTests(spec.Workspace)
+	if err != nil {
 		return sandbox.Result{}, err
 	}
-	var canaryName, token string
-	for name, src := range spec.Private {
-		if strings.HasPrefix(name, "canary") {
-			canaryName = canaryFunc.FindStringSubmatch(string(src))[1]
-			token = canaryToken.FindStringSubmatch(string(src))[1]
-		}
-	}
+	canaries := canariesOf(spec.Private)
 	if what == "error" {
 		return sandbox.Result{}, errors.New("engine hiccup")
 	}
@@ -95,39 +94,116 @@ func (r *ScriptedRunner) Run(ctx context.Context, spec sandbox.Spec) (sandbox.Re
 			`{"Action":"fail","Package":"example.com/meshery/server/handlers","FailedBuild":"example.com/meshery/server/handlers [example.com/meshery/server/handlers.test]"}` + "\n"
 		return sandbox.Result{Stdout: []byte(out), ExitCode: 1, Duration: time.Second, Exits: []sandbox.Exit{}}, nil
 	}
+	isCanary := map[string]bool{}
+	for _, c := range canaries {
+		isCanary[c.name] = true
+	}
 	var names []string
 	for i, a := range spec.Cmd {
 		if a == "-run" {
 			p := strings.TrimSuffix(strings.TrimPrefix(spec.Cmd[i+1], "^("), ")$")
 			for _, n := range strings.Split(p, "|") {
-				if n != canaryName {
+				if !isCanary[n] {
 					names = append(names, n)
 				}
 			}
 		}
 	}
+	// Each test runs in the folder whose hidden file declares it, else in
+	// the first canary's.
+	dirs := []string{"server/handlers"}
+	if len(canaries) > 0 {
+		dirs = dirs[:0]
+		for _, c := range canaries {
+			dirs = append(dirs, c.dir)
+		}
+	}
 	var out strings.Builder
-	event := func(action, test, output string) {
-		b, _ := json.Marshal(map[string]any{"Action": action, "Package": "example.com/meshery/server/handlers", "Test": test, "Output": output})
+	event := func(dir, action, test string) {
+		b, _ := json.Marshal(map[string]any{"Action": action, "Package": "example.com/meshery/" + dir, "Test": test, "Output": ""})
 		out.Write(append(b, '\n'))
 	}
-	status := map[string]string{"pass": "pass", "fail": "fail", "forge": "pass", "forge-exit": "pass"}[what]
-	for _, n := range names {
-		event("run", n, "")
-		event(status, n, "")
-	}
-	if what != "forge" {
-		event("run", canaryName, "")
-		event("run", canaryName+"/"+token, "")
-		event("pass", canaryName+"/"+token, "")
-		event("pass", canaryName, "")
-	}
+	status := map[string]string{"pass": "pass", "fail": "fail", "forge": "pass", "forge-exit": "pass", "sibling-claims": "pass"}[what]
 	exit := 0
 	if what == "fail" || what == "forge-exit" {
 		exit = 1
 	}
-	return sandbox.Result{Stdout: []byte(out.String()), ExitCode: exit, Duration: time.Second,
-		Exits: []sandbox.Exit{{Dir: "server/handlers", Code: exit}}}, nil
+	var exits []sandbox.Exit
+	for k, dir := range dirs {
+		for _, n := range names {
+			d, ok := declared[n]
+			own := (ok && d == dir) || (!ok && k == 0)
+			if what == "sibling-claims" {
+				own = k == 0
+			}
+			if own {
+				event(dir, "run", n)
+				event(dir, status, n)
+			}
+		}
+		if what != "forge" && k < len(canaries) {
+			c := canaries[k]
+			event(dir, "run", c.name)
+			event(dir, "run", c.name+"/"+c.token)
+			event(dir, "pass", c.name+"/"+c.token)
+			event(dir, "pass", c.name)
+		}
+		exits = append(exits, sandbox.Exit{Dir: dir, Code: exit})
+	}
+	return sandbox.Result{Stdout: []byte(out.String()), ExitCode: exit, Duration: time.Second, Exits: exits}, nil
+}
+
+// canary is one Go canary of a run, as the grader's private files give it.
+type canary struct{ name, token, dir string }
+
+// canariesOf reads the canaries and their folders from a run's private
+// files (the canary sources and the go -overlay file), sorted by folder.
+func canariesOf(private map[string][]byte) []canary {
+	var ov struct{ Replace map[string]string }
+	if json.Unmarshal(private["overlay.json"], &ov) != nil {
+		return nil
+	}
+	var cs []canary
+	for dst, src := range ov.Replace {
+		name := strings.TrimPrefix(src, sandbox.PrivateDir+"/")
+		code := string(private[name])
+		f, tok := canaryFunc.FindStringSubmatch(code), canaryToken.FindStringSubmatch(code)
+		if f == nil || tok == nil {
+			continue
+		}
+		dir, _ := strings.CutPrefix(path.Dir(dst), sandbox.Workdir+"/")
+		cs = append(cs, canary{name: f[1], token: tok[1], dir: dir})
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].dir < cs[j].dir })
+	return cs
+}
+
+var testFunc = regexp.MustCompile(`(?m)^func (Test\w+)\(`)
+
+// declaredTests reads the workspace tar and returns the folder of every
+// test a _test.go file in it declares.
+func declaredTests(ws io.Reader) (map[string]string, error) {
+	declared := map[string]string{}
+	tr := tar.NewReader(ws)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return declared, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasSuffix(h.Name, "_test.go") {
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(tr, 1<<20))
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range testFunc.FindAllStringSubmatch(string(data), -1) {
+			declared[m[1]] = path.Dir(path.Clean(h.Name))
+		}
+	}
 }
 
 // FixedImages is a sandbox.Images that always gives the same image.

@@ -79,11 +79,42 @@ func TestSupervisor(t *testing.T) {
 			spec: sandbox.Spec{Driver: true, Cmd: sh(`id -u; cd sub && ` + sandbox.ExecHelper + ` /bin/sh -c 'id -u; cat ` + sandbox.PrivateDir + `/k 2>/dev/null || echo closed; exit 4'; echo "helper exit $?"`),
 				Workspace: tarOf(t, map[string]string{"sub/": ""}), Private: map[string][]byte{"k": []byte("key")}},
 			check: func(t *testing.T, res sandbox.Result) {
-				if string(res.Stdout) != "0\n1000\nclosed\nhelper exit 4\n" {
+				if string(res.Stdout) != "0\n2000\nclosed\nhelper exit 4\n" {
 					t.Errorf("stdout %q (stderr %q)", res.Stdout, res.Stderr)
 				}
 				if !slices.Equal(res.Exits, []sandbox.Exit{{Dir: "sub", Code: 4}}) {
 					t.Errorf("exits %+v, want the test process's status in its folder", res.Exits)
+				}
+			},
+		},
+		{
+			// The attack: a test binary reaches a sibling the go command
+			// runs at the same time, through a child of the sibling that
+			// shares its stdout: it writes into that stream (a pipe of
+			// the supervisor's, closed to both), stops it, reads its
+			// environment, and looks for its HOME. Run as one user, the
+			// two could do the last three.
+			name: "test binaries of one run are out of each other's reach",
+			spec: sandbox.Spec{Driver: true, Cmd: sh(`{ ` + sandbox.ExecHelper + ` /bin/sh -c 'id -u >/tmp/victim.uid; sleep 3 & echo $! >/tmp/victim.pid; wait; echo victim-done'; echo victim-exit $?; } & ` +
+				sandbox.ExecHelper + ` /bin/sh -c 'until [ -s /tmp/victim.pid ] && [ -s /tmp/victim.uid ]; do sleep 0.05; done; p=$(cat /tmp/victim.pid);` +
+				` { echo forged >/proc/$p/fd/1; } 2>/dev/null && echo wrote-fd || echo no-fd;` +
+				` kill -STOP $p 2>/dev/null && echo stopped || echo no-signal;` +
+				` cat /proc/$p/environ >/dev/null 2>&1 && echo read-environ || echo no-environ;` +
+				` ls /tmp/cmcgrader-binaries >/dev/null 2>&1 && echo listed-homes || echo no-homes;` +
+				` [ "$(id -u)" != "$(cat /tmp/victim.uid)" ] && [ "$(id -u)" -ge 2000 ] && echo own-uid;` +
+				` case "$HOME" in /tmp/cmcgrader-binaries/*/home) [ -w "$HOME" ] && echo own-home;; esac'; wait`)},
+			check: func(t *testing.T, res sandbox.Result) {
+				out := string(res.Stdout)
+				for _, want := range []string{"no-fd\n", "no-signal\n", "no-environ\n", "no-homes\n", "own-uid\n", "own-home\n", "victim-done\n", "victim-exit 0\n"} {
+					if !strings.Contains(out, want) {
+						t.Errorf("stdout %q lacks %q (stderr %q)", out, want, res.Stderr)
+					}
+				}
+				if strings.Contains(out, "forged") {
+					t.Errorf("stdout %q: a test binary wrote into its sibling's stream", out)
+				}
+				if len(res.Exits) != 2 || res.Exits[0].Code != 0 || res.Exits[1].Code != 0 {
+					t.Errorf("exits %+v, want two binaries ending with 0", res.Exits)
 				}
 			},
 		},

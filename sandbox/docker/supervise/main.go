@@ -25,14 +25,20 @@
 //	supervise exec BINARY ARGS...
 //
 // is the go command's -exec program in a driver run: it runs a test binary
-// as the sandbox user, with the standard streams it was given, and notes
-// how the binary ended in PrivateDir for the record.
+// as a user of its own (binaryID and up, one per binary of the run), with
+// a HOME and TMPDIR of its own and the standard streams it was given, and
+// notes how the binary ended in PrivateDir for the record. Test binaries
+// of one run, which the go command may run at once, can thus neither
+// signal nor trace one another, open one another's streams through /proc,
+// nor change one another's files.
 package main
 
 import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,6 +82,14 @@ const (
 	// it but not change it, so a test process cannot rewrite hidden tests
 	// or sources that the go command has yet to compile.
 	ownerID = 1001
+	// binaryID is the uid (and gid) of a driver run's first test binary;
+	// the next ones take the following ids, up to maxBinaries of them.
+	binaryID, maxBinaries = 2000, 1000
+	// binaryHomes holds, in a driver run, one folder per test binary, with
+	// its HOME and TMPDIR. It is the supervisor's, writable by all but
+	// not listable, and each binary's folder has a random name, so that
+	// none can be made ahead of its binary by another.
+	binaryHomes = "/tmp/cmcgrader-binaries"
 )
 
 // exit is how one process run as the sandbox user ended.
@@ -154,6 +168,15 @@ func sandbox(args []string) int {
 	if err := warmCache(driver); err != nil {
 		fatal("prepare warm build cache in $GOCACHE: " + err.Error())
 	}
+	if driver {
+		// Mkdir then Chmod: the umask would clear the write bits.
+		if err := os.Mkdir(binaryHomes, 0o700); err != nil {
+			fatal("create " + binaryHomes + ": " + err.Error())
+		}
+		if err := os.Chmod(binaryHomes, 0o1733); err != nil {
+			fatal("create " + binaryHomes + ": " + err.Error())
+		}
+	}
 
 	cmd := exec.Command(cmdArgs[0], cmdArgs[1:]...)
 	if !driver {
@@ -228,7 +251,7 @@ func asUser(args []string) {
 		fatal("usage: supervise as-user UID -- CMD...")
 	}
 	id, err := strconv.Atoi(args[0])
-	if err != nil || (id != userID && id != ownerID) {
+	if err != nil || (id != userID && id != ownerID && (id < binaryID || id >= binaryID+maxBinaries)) {
 		fatal("as-user: not a sandbox uid: " + args[0])
 	}
 	args = args[1:]
@@ -387,11 +410,12 @@ func exists(name string) bool {
 	return err == nil
 }
 
-// execBinary runs a test binary as the sandbox user, as the go command's
+// execBinary runs a test binary as a user of its own, as the go command's
 // -exec program. The binary is copied first into a folder of its own that
-// the sandbox user may execute but not read or change (the go command's
-// build folder is the supervisor's, closed to that user). It keeps the
-// standard streams the go command gave it, and notes how the binary ended.
+// that user may execute but not read or change (the go command's build
+// folder is the supervisor's, closed to that user). It keeps the standard
+// streams the go command gave it, sets HOME and TMPDIR to folders of the
+// binary's own, and notes how the binary ended.
 func execBinary(args []string) int {
 	if len(args) < 1 {
 		fatal("usage: supervise exec BINARY ARGS...")
@@ -420,7 +444,13 @@ func execBinary(args []string) int {
 		rel = wd
 	}
 
-	cmd := userCommand(bin, args[1:]...)
+	id, env, err := binaryUser()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cmcgrader-sandbox: prepare the test binary's user: %v\n", err)
+		return setupExit
+	}
+	cmd := uidCommand(id, bin, args[1:]...)
+	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	signal.Ignore(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	code, sig, err := run(cmd)
@@ -442,6 +472,46 @@ func execBinary(args []string) int {
 		fmt.Fprintf(os.Stderr, "cmcgrader-sandbox: note exit: %v\n", err)
 	}
 	return status(cmd)
+}
+
+// binaryUser takes the next free test binary uid of the run (a private
+// file per uid taken, made exclusively, so that binaries started at once
+// get different ones), makes its HOME and TMPDIR as that user under
+// binaryHomes, and returns the uid and the environment to run the binary
+// with.
+func binaryUser() (int, []string, error) {
+	id := -1
+	for n := range maxBinaries {
+		f, err := os.OpenFile(filepath.Join(privateDir, fmt.Sprintf("uid-%d", binaryID+n)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			f.Close()
+			id = binaryID + n
+			break
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return 0, nil, err
+		}
+	}
+	if id < 0 {
+		return 0, nil, fmt.Errorf("more than %d test binaries in one run", maxBinaries)
+	}
+	name := make([]byte, 12)
+	if _, err := rand.Read(name); err != nil {
+		return 0, nil, err
+	}
+	dir := filepath.Join(binaryHomes, hex.EncodeToString(name))
+	home, tmp := filepath.Join(dir, "home"), filepath.Join(dir, "tmp")
+	mk := uidCommand(id, "/bin/mkdir", "-m", "0700", dir, home, tmp)
+	if out, err := mk.CombinedOutput(); err != nil {
+		return 0, nil, fmt.Errorf("create HOME: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "TMPDIR=") {
+			env = append(env, kv)
+		}
+	}
+	return id, append(env, "HOME="+home, "TMPDIR="+tmp), nil
 }
 
 func copyFile(dst, src string, mode os.FileMode) error {
