@@ -382,19 +382,7 @@ func (s *Store) MarkPush(ctx context.Context, l *PushLease, state PushState) err
 				next = PushSuperseded
 			}
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE pushes SET state = ?, token = '', expires_ns = 0, updated_ns = ?
-			WHERE id = ? AND token = ? AND state = 'running' AND expires_ns > ?`,
-			string(next), ns(now), l.Push.ID, l.token, ns(now))
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			if err == nil {
-				err = fmt.Errorf("%w: it expired or was taken over", ErrLeaseLost)
-			}
-			return err
-		}
-		return nil
+		return endPush(ctx, tx, l, now, "state = ?", string(next))
 	})
 	if err != nil {
 		return fmt.Errorf("mark push %d %s: %w", l.Push.ID, state, err)
@@ -413,19 +401,7 @@ func (s *Store) FailPush(ctx context.Context, l *PushLease, reason string) error
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		res, err := tx.ExecContext(ctx, `UPDATE pushes SET state = 'failed', last_error = ?, token = '', expires_ns = 0, updated_ns = ?
-			WHERE id = ? AND token = ? AND state = 'running' AND expires_ns > ?`,
-			clip(reason, maxPushError), ns(now), l.Push.ID, l.token, ns(now))
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			if err == nil {
-				err = fmt.Errorf("%w: it expired or was taken over", ErrLeaseLost)
-			}
-			return err
-		}
-		return nil
+		return endPush(ctx, tx, l, now, "state = 'failed', last_error = ?", clip(reason, maxPushError))
 	})
 	if err != nil {
 		return fmt.Errorf("mark push %d failed: %w", l.Push.ID, err)
@@ -518,5 +494,25 @@ func (s *Store) SavePushReport(ctx context.Context, l *PushLease, rep *report.Re
 		return fmt.Errorf("save report of push %d: %w", l.Push.ID, err)
 	}
 	l.end()
+	return nil
+}
+
+// endPush ends the lease l on its push, which must still hold it at now,
+// setting the columns of set (an SQL assignment list with its args) as
+// well; it fails with ErrLeaseLost when the lease expired or was taken
+// over.
+func endPush(ctx context.Context, tx *sql.Tx, l *PushLease, now time.Time, set string, args ...any) error {
+	args = append(args, ns(now), l.Push.ID, l.token, ns(now))
+	res, err := tx.ExecContext(ctx, "UPDATE pushes SET "+set+`, token = '', expires_ns = 0, updated_ns = ?
+		WHERE id = ? AND token = ? AND state = 'running' AND expires_ns > ?`, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err == nil {
+			err = fmt.Errorf("%w: it expired or was taken over", ErrLeaseLost)
+		}
+		return err
+	}
 	return nil
 }
