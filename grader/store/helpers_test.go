@@ -174,3 +174,18 @@ func stateOf(t *testing.T, s *Store, candidate string) CandidateState {
 	t.Fatalf("candidate %s not listed", candidate)
 	return CandidateState{}
 }
+
+// leasedPush queues a push of sha for candidate, received at, and leases
+// it to "worker" for a minute: the push a worker is grading.
+func leasedPush(t *testing.T, s *Store, candidate, sha string, at time.Time) *PushLease {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.QueuePush(ctx, candidate, sha, at); err != nil {
+		t.Fatal(err)
+	}
+	pl, err := s.NextPush(ctx, "worker", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pl
+}

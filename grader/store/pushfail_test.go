@@ -15,13 +15,7 @@ func TestFailPush(t *testing.T) {
 	s := withRoster(t, 1)
 	clk := newClock()
 	s.now = clk.Now
-	if _, err := s.QueuePush(ctx, "c01", sha('a'), clk.Now()); err != nil {
-		t.Fatal(err)
-	}
-	pl, err := s.NextPush(ctx, "worker", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pl := leasedPush(t, s, "c01", sha('a'), clk.Now())
 	// Another holder took it over: nothing changes.
 	stolen := &PushLease{store: s, Push: pl.Push, token: "other", ttl: time.Minute}
 	if err := s.FailPush(ctx, stolen, "x"); !errors.Is(err, ErrLeaseLost) {

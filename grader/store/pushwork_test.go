@@ -19,13 +19,7 @@ func TestPushAndCandidateLeasesExclude(t *testing.T) {
 	clk := newClock()
 	s.now = clk.Now
 
-	if _, err := s.QueuePush(ctx, "c01", commitOf("c01"), clk.Now()); err != nil {
-		t.Fatal(err)
-	}
-	pl, err := s.NextPush(ctx, "worker", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pl := leasedPush(t, s, "c01", commitOf("c01"), clk.Now())
 	if _, err := s.Acquire(ctx, "c01", "cohort", time.Minute); !errors.Is(err, ErrLeased) {
 		t.Errorf("Acquire while a push of the candidate is graded: %v, want ErrLeased", err)
 	}
@@ -63,13 +57,7 @@ func TestSavePushReport(t *testing.T) {
 	clk := newClock()
 	s.now = clk.Now
 	grade(t, s, "c01", reportOpts{status: "failed"})
-	if _, err := s.QueuePush(ctx, "c01", commitOf("c01"), clk.Now()); err != nil {
-		t.Fatal(err)
-	}
-	pl, err := s.NextPush(ctx, "worker", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pl := leasedPush(t, s, "c01", commitOf("c01"), clk.Now())
 	rep, raw, sig := testReport(t, "c01", reportOpts{})
 
 	other := *rep
@@ -94,13 +82,7 @@ func TestSavePushReport(t *testing.T) {
 	}
 
 	// An expired lease saves nothing.
-	if _, err := s.QueuePush(ctx, "c01", sha('b'), clk.Now()); err != nil {
-		t.Fatal(err)
-	}
-	pl, err = s.NextPush(ctx, "worker", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pl = leasedPush(t, s, "c01", sha('b'), clk.Now())
 	clk.Add(2 * time.Minute)
 	late := *rep
 	late.Commit = sha('b')
