@@ -33,6 +33,7 @@ type capScan struct {
 	goDirs  map[string][]string // folder -> changed .go files (candidate side present)
 	native  []treeChange        // changed assembly, C, object files
 	js      []treeChange        // changed JS/TS files
+	rego    []treeChange        // changed Rego files
 	results []capFound
 }
 
@@ -65,6 +66,8 @@ func (cs *capScan) note(c treeChange) {
 		cs.native = append(cs.native, c)
 	case hasExt(p, jsExts) && !underNodeModules(p):
 		cs.js = append(cs.js, c)
+	case path.Ext(p) == ".rego":
+		cs.rego = append(cs.rego, c)
 	}
 }
 
@@ -90,6 +93,33 @@ func (cs *capScan) run(ctx context.Context, r *tamperRun) error {
 			continue
 		}
 		caps, err := jsCapabilities(c.path, cand, base)
+		if err != nil {
+			cs.results = append(cs.results, capFound{c.path, Capability{Kind: report.CapFramework, Detail: "not analysed: " + err.Error()}})
+			continue
+		}
+		for _, cp := range caps {
+			cs.results = append(cs.results, capFound{c.path, cp})
+		}
+	}
+	return cs.runRego(r)
+}
+
+// runRego analyses the changed Rego files but the hidden ones, which
+// grading replaces.
+func (cs *capScan) runRego(r *tamperRun) error {
+	for _, c := range cs.rego {
+		if len(r.hidden[c.path]) > 0 {
+			continue
+		}
+		cand, base, big, err := r.bothSides(c)
+		if err != nil {
+			return err
+		}
+		if big != "" {
+			cs.results = append(cs.results, capFound{c.path, Capability{Kind: report.CapFramework, Detail: "not analysed: " + big}})
+			continue
+		}
+		caps, err := regoCapabilities(c.path, cand, base, r.rego)
 		if err != nil {
 			cs.results = append(cs.results, capFound{c.path, Capability{Kind: report.CapFramework, Detail: "not analysed: " + err.Error()}})
 			continue
@@ -193,6 +223,7 @@ type reach struct {
 	goDirs  map[string]map[string]bool // task -> package folders its tests build
 	goRoots map[string]map[string]bool // task -> the folders it tests (their test files are built too)
 	jsFiles map[string]map[string]bool // task -> JS files its tests load
+	rego    map[string]map[string]bool // task -> Rego files opa loads
 }
 
 // maxReachFiles bounds the files a reach walk reads.
@@ -202,7 +233,7 @@ const maxReachFiles = 20000
 // candidate's tree: Go packages of the main module (its path from the
 // base's go.mod, which grading restores), and relative JS imports.
 func computeReach(cand *repo.Snapshot, modulePath string, bank *tasks.Bank) *reach {
-	rc := &reach{goDirs: map[string]map[string]bool{}, goRoots: map[string]map[string]bool{}, jsFiles: map[string]map[string]bool{}}
+	rc := &reach{goDirs: map[string]map[string]bool{}, goRoots: map[string]map[string]bool{}, jsFiles: map[string]map[string]bool{}, rego: map[string]map[string]bool{}}
 	if bank == nil {
 		return rc
 	}
@@ -246,6 +277,8 @@ func computeReach(cand *repo.Snapshot, modulePath string, bank *tasks.Bank) *rea
 			rc.goDirs[t.ID], rc.goRoots[t.ID] = seen, roots
 		case tasks.RunnerJS, tasks.RunnerJest:
 			rc.jsFiles[t.ID] = jsReach(cand, t)
+		case tasks.RunnerOPA:
+			rc.rego[t.ID] = regoFilesOf(cand, t)
 		}
 	}
 	return rc
@@ -455,6 +488,11 @@ func (rc *reach) reachedBy(p string) []string {
 		}
 	}
 	for id, files := range rc.jsFiles {
+		if files[p] {
+			ids = append(ids, id)
+		}
+	}
+	for id, files := range rc.rego {
 		if files[p] {
 			ids = append(ids, id)
 		}

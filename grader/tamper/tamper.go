@@ -53,6 +53,9 @@ func Scan(ctx context.Context, cand, base *repo.Snapshot, bank *tasks.Bank) ([]r
 	for _, c := range d.changes {
 		r.caps.note(c)
 	}
+	if len(r.caps.rego) > 0 {
+		r.rego = regoTestsOf(base, bank)
+	}
 	vendors := map[string]*vendorChange{}
 	for _, c := range d.changes {
 		if root, ok := vendorRoot(c.path); ok {
@@ -193,6 +196,7 @@ type tamperRun struct {
 	hidden     map[string][]string // hidden file path -> task ids
 	pkgs       map[pkgKey]*pkgDelta
 	caps       capScan
+	rego       regoTests // the bank's hidden Rego tests
 	flags      []report.TamperFlag
 }
 
