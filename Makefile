@@ -8,7 +8,7 @@ IMAGE     := cmcgrader-sandbox:go$(GOVERSION)
 DEMO      := build/demo
 CANDIDATE ?= candidate/subset
 
-.PHONY: all build tools browser image demo test vet clean bench
+.PHONY: all build tools browser registry image demo test vet clean bench
 
 all: build
 
@@ -32,6 +32,15 @@ browser:
 		command -v apt-get >/dev/null 2>&1 || { echo "chromium is missing: install it with your package manager" >&2; exit 1; }; \
 		echo "installing chromium"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	}
+
+# What the image push tests need: Debian's docker-registry (the v2
+# registry they push to on loopback), installed when it is missing.
+registry:
+	@command -v docker-registry >/dev/null 2>&1 || { \
+		command -v apt-get >/dev/null 2>&1 || { echo "docker-registry is missing: install it with your package manager" >&2; exit 1; }; \
+		echo "installing docker-registry"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null; \
 	}
 
 # The base sandbox image, built from Debian packages and the Go module proxy
@@ -65,7 +74,7 @@ vet:
 	test -z "$$(gofmt -l cmd grader internal sandbox tasks bench)" || { gofmt -l cmd grader internal sandbox tasks bench; exit 1; }
 	$(GO) vet ./...
 
-test: image browser vet
+test: image browser registry vet
 	$(GO) test -count=1 -timeout 75m ./...
 
 clean:

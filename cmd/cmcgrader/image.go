@@ -56,6 +56,6 @@ cmcgrader-sandbox:go<version>; an existing tag is kept unless --force.`,
 	build.Flags().StringVar(&bankDir, "bank", "", "task bank whose Go version to use")
 	build.Flags().StringVar(&goVersion, "go", "", "Go version, e.g. 1.26.8")
 	build.Flags().BoolVar(&force, "force", false, "rebuild even if the image exists")
-	cmd.AddCommand(build)
+	cmd.AddCommand(build, a.imagePushCmd(), a.imageExportCmd())
 	return cmd
 }

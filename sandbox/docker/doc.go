@@ -34,6 +34,9 @@
 // sandbox always runs as sandbox.User. Images are never pulled: BuildBase,
 // BuildModules and BuildWarm build them, and Images picks the one a bank
 // grades in.
+// For a cluster, Engine.Push sends an image to a registry and returns it
+// by digest, and Engine.Export saves it to a file that nodes without a
+// registry load.
 //
 // Example:
 //
