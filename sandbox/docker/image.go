@@ -90,8 +90,9 @@ var (
 //go:embed supervise/main.go
 var supervisorSource []byte
 
-// ImageClient is the part of the Docker client that image builds use.
-// *client.Client satisfies it.
+// ImageClient is the part of the Docker client that image builds use:
+// base images are built from a Dockerfile, modules images add one layer
+// (LayerClient). *client.Client satisfies it.
 type ImageClient interface {
 	ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error)
 	ImageImport(ctx context.Context, src client.ImageImportSource, ref string, opts client.ImageImportOptions) (client.ImageImportResult, error)
@@ -314,7 +315,9 @@ var ErrLocalReplace = errors.New("go.mod replaces a module by a directory")
 // (ModCacheDir) holds every module go.mod requires, so that a sandbox
 // with GOPROXY=off and no network can build. The modules are downloaded
 // on the host with the host's go command from a folder holding only
-// go.mod and go.sum. It returns the image ID; when the tag exists and was
+// go.mod and go.sum, then written as one layer on the base image
+// (commitLayer): one tar stream, owned by root, without the zips of the
+// extracted modules. It returns the image ID; when the tag exists and was
 // built on the same base image (and Force is false) it returns that one.
 func BuildModules(ctx context.Context, cli ImageClient, log *logrus.Entry, opts ModulesOptions) (string, error) {
 	if opts.BaseImage == "" || len(opts.GoMod) == 0 {

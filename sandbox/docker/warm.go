@@ -60,8 +60,8 @@ type WarmOptions struct {
 	// Tag names the image. Default WarmTag(Key).
 	Tag string
 	// Workspace is a tar stream of the base commit's tree (never a
-	// candidate's). It is compiled in a build stage and left out of the
-	// final image. Required.
+	// candidate's). It is compiled in a stage container and left out of
+	// the final image. Required.
 	Workspace io.Reader
 	// Packages are the Go package patterns (./server/handlers) whose tests
 	// and test dependencies are compiled into the build cache. Empty
@@ -101,10 +101,13 @@ func WarmTag(key string) string {
 // BuildWarm builds, from the modules image, an image whose build cache
 // (sandbox.WarmCacheDir) also holds the compiled test packages of the base tree
 // and of every dependency they import, so that grading a candidate
-// compiles only what the candidate changed. The base tree is unpacked and
-// compiled in a build stage, at sandbox.Workdir and with the sandbox's Go
-// settings (so the cache keys match a sandbox run), with no network; only
-// the build cache is copied into the final image. A package that does
+// compiles only what the candidate changed. The base tree is copied into
+// a stage container of the modules image as one tar stream and compiled
+// there, at sandbox.Workdir and with the sandbox's Go settings (so the
+// cache keys match a sandbox run), with no network; the cache entries
+// that compilation added, and the view of the whole cache, are streamed
+// from the stage into one new layer on the modules image (commitLayer),
+// and the stage, which holds the tree, is removed. A package that does
 // not build at the base commit is logged by the build and skipped: the
 // image is then less warm, not wrong. It returns the image ID; when Tag
 // exists with the same key (and Force is false) it returns that one.
