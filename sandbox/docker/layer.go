@@ -26,7 +26,9 @@ type LayerClient interface {
 var _ LayerClient = (*client.Client)(nil)
 
 // layerCmd is the command of the containers image layers are written
-// into: they are never started, but the engine wants a command.
+// into: they are never started, but the engine wants a command, and the
+// commit keeps it as the image's default command (base images have none).
+// Every run names its own command.
 var layerCmd = []string{"true"}
 
 // commitLayer makes the image tag from parent plus exactly one layer: the
