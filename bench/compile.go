@@ -17,11 +17,9 @@ import (
 // measureModules times building the input's modules image afresh, under
 // a tag of the bench's own (removed after), against `go mod download` of
 // the same go.mod and go.sum on the host into an empty module cache: the
-// real work the image holds. The engine's build cache is not bypassed:
-// when the engine built the same modules layer before (the grading's own
-// modules image), the COPY step is a cache hit and the figure counts the
-// download, the build context's transfer and its checksum, not the layer
-// commit.
+// real work the image holds. The figure is the whole build: the
+// download, writing the one layer and its commit (the engine's build
+// cache plays no part).
 func measureModules(ctx context.Context, cfg Config, f *Figures, in Input, bank *tasks.Bank, work string) error {
 	gomod, err := gitShow(ctx, in.Upstream, in.BaseRef+":go.mod")
 	if err != nil {

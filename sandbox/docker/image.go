@@ -90,12 +90,14 @@ var (
 //go:embed supervise/main.go
 var supervisorSource []byte
 
-// ImageClient is the part of the Docker client that image builds use.
-// *client.Client satisfies it.
+// ImageClient is the part of the Docker client that image builds use:
+// base images are built from a Dockerfile, modules images add one layer
+// (LayerClient). *client.Client satisfies it.
 type ImageClient interface {
 	ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error)
 	ImageImport(ctx context.Context, src client.ImageImportSource, ref string, opts client.ImageImportOptions) (client.ImageImportResult, error)
 	ImageBuild(ctx context.Context, buildContext io.Reader, opts client.ImageBuildOptions) (client.ImageBuildResult, error)
+	LayerClient
 }
 
 var _ ImageClient = (*client.Client)(nil)
@@ -313,7 +315,9 @@ var ErrLocalReplace = errors.New("go.mod replaces a module by a directory")
 // (ModCacheDir) holds every module go.mod requires, so that a sandbox
 // with GOPROXY=off and no network can build. The modules are downloaded
 // on the host with the host's go command from a folder holding only
-// go.mod and go.sum. It returns the image ID; when the tag exists and was
+// go.mod and go.sum, then written as one layer on the base image
+// (commitLayer): one tar stream, owned by root, without the zips of the
+// extracted modules. It returns the image ID; when the tag exists and was
 // built on the same base image (and Force is false) it returns that one.
 func BuildModules(ctx context.Context, cli ImageClient, log *logrus.Entry, opts ModulesOptions) (string, error) {
 	if opts.BaseImage == "" || len(opts.GoMod) == 0 {
@@ -355,8 +359,7 @@ func BuildModules(ctx context.Context, cli ImageClient, log *logrus.Entry, opts 
 	if err != nil {
 		return "", err
 	}
-	dirs := []contextDir{{modCache, "gomodcache"}}
-	copyJS := ""
+	dirs := []contextDir{{modCache, strings.TrimPrefix(ModCacheDir, "/")}}
 	if opts.JS.Lockfile != "" {
 		npm := opts.NPMCommand
 		if npm == "" {
@@ -367,8 +370,7 @@ func BuildModules(ctx context.Context, cli ImageClient, log *logrus.Entry, opts 
 		if err != nil {
 			return "", err
 		}
-		dirs = append(dirs, contextDir{filepath.Join(js, "node_modules"), "node_modules"})
-		copyJS = fmt.Sprintf("COPY --chown=0:0 node_modules %s\n", nodeModulesAt(opts.JS.Lockfile))
+		dirs = append(dirs, contextDir{filepath.Join(js, "node_modules"), strings.TrimPrefix(nodeModulesAt(opts.JS.Lockfile), "/")})
 	}
 	labels := maps.Clone(opts.Labels)
 	if labels == nil {
@@ -382,17 +384,13 @@ func BuildModules(ctx context.Context, cli ImageClient, log *logrus.Entry, opts 
 	if opts.JS.Lockfile != "" {
 		labels[ImageJSLabel] = opts.JS.Digest()
 	}
-	dockerfile := fmt.Sprintf("FROM %s\nCOPY --chown=0:0 gomodcache %s\n%s", base.ID, ModCacheDir, copyJS) + labelInstruction(labels)
-	err = phase(log, "build modules image", func() (err error) {
-		pr, stop := pipe(func(w io.Writer) error {
-			return writeContextDirs(w, []contextFile{{"Dockerfile", dockerfile}}, dirs...)
-		})
-		defer stop()
-		id, err = buildImage(ctx, cli, log, pr, opts.Tag)
-		return err
+	// One layer: the module tree (and node_modules) as one tar stream,
+	// owned by root, committed with the labels in one go.
+	id, err = commitLayer(ctx, cli, log, base.ID, opts.Tag, labels, func(w io.Writer) error {
+		return writeContextDirs(w, nil, dirs...)
 	})
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("modules image: %w", err)
 	}
 	log.WithFields(logrus.Fields{"id": id, "took": time.Since(start).Round(time.Second)}).Info("modules image built")
 	return id, nil
@@ -755,14 +753,37 @@ type contextFile struct{ name, body string }
 
 // writeContext writes a build context to w: files, then the tree at dir
 // (when not empty) under the name at, with normalized modes and owners.
-// Below dir, the folder cache/vcs and *.zip and *.lock files are skipped:
-// a module cache needs neither to build.
+// Below dir, the folder cache/vcs, the download locks and the zips of
+// extracted modules (extractedZip) are skipped: a module cache needs none
+// to build.
 func writeContext(w io.Writer, files []contextFile, dir, at string) error {
 	return writeContextDirs(w, files, contextDir{dir, at})
 }
 
 // contextDir is a host folder written into a build context at a path.
 type contextDir struct{ dir, at string }
+
+// extractedZip reports whether rel, a file below the module cache dir, is
+// a module's download zip (cache/download/MOD/@v/VER.zip) whose module is
+// extracted (MOD@VER) beside its .ziphash: the go command then builds from
+// the extracted tree and checks go.sum against the .ziphash, and never
+// opens the zip.
+func extractedZip(dir, rel string) bool {
+	at, ok := strings.CutPrefix(rel, "cache/download/")
+	if !ok || !strings.HasSuffix(at, ".zip") {
+		return false
+	}
+	mod, ver, ok := strings.Cut(strings.TrimSuffix(at, ".zip"), "/@v/")
+	if !ok || mod == "" || ver == "" || strings.Contains(ver, "/") {
+		return false
+	}
+	hash, err := os.Stat(filepath.Join(dir, filepath.FromSlash(strings.TrimSuffix(rel, ".zip")+".ziphash")))
+	if err != nil || !hash.Mode().IsRegular() {
+		return false
+	}
+	tree, err := os.Stat(filepath.Join(dir, filepath.FromSlash(mod+"@"+ver)))
+	return err == nil && tree.IsDir()
+}
 
 // writeContextDirs is writeContext with any number of folders.
 func writeContextDirs(w io.Writer, files []contextFile, dirs ...contextDir) error {
@@ -799,7 +820,7 @@ func writeContextDirs(w io.Writer, files []contextFile, dirs ...contextDir) erro
 			if !d.IsDir() && !d.Type().IsRegular() {
 				return nil // the go command writes no symlinks or devices
 			}
-			if !d.IsDir() && (strings.HasSuffix(rel, ".zip") || strings.HasSuffix(rel, ".lock")) && strings.HasPrefix(rel, "cache/download/") {
+			if !d.IsDir() && strings.HasPrefix(rel, "cache/download/") && (strings.HasSuffix(rel, ".lock") || extractedZip(dir, rel)) {
 				return nil
 			}
 			info, err := d.Info()

@@ -327,6 +327,42 @@ func TestBuildModules(t *testing.T) {
 		}
 		t.Logf("go test with warm cache %q: %s", warm, strings.TrimSpace(out[strings.LastIndex(out, "took_ms="):]))
 	}
+
+	// One layer on the base, holding the extracted modules and their
+	// .ziphash files but no download zip.
+	baseImg, err := d.Client().ImageInspect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(img.RootFS.Layers) != len(baseImg.RootFS.Layers)+1 {
+		t.Errorf("modules image has %d layers, want the base's %d plus one", len(img.RootFS.Layers), len(baseImg.RootFS.Layers))
+	}
+	count := "echo $(find " + ModCacheDir + "/cache/download -name '*.zip' | wc -l) $(find " + ModCacheDir + "/cache/download -name '*.ziphash' | wc -l)"
+	if code, out := runImageContainer(t, d, tag, nil, "sh", "-c", count); code != 0 || !strings.HasPrefix(out, "0 ") || strings.HasPrefix(out, "0 0") {
+		t.Errorf("zips and ziphashes in the module cache: exit %d: %q; want no zip and some ziphashes", code, out)
+	}
+
+	// go.sum is still checked against the cache: a tampered hash of a
+	// module's content fails the build offline.
+	code, out := runImageContainer(t, d, tag, append(env, "GOSUM="+tamperSum(t, cobraGoSum, "github.com/spf13/cobra ")), "sh", "-c", goTestScript)
+	if code == 0 || !strings.Contains(out, "checksum mismatch") {
+		t.Errorf("go test with a tampered go.sum: exit %d, want a checksum mismatch:\n%s", code, out)
+	}
+}
+
+// tamperSum replaces, in go.sum text sum, the hash of the content of the
+// module whose line starts with prefix (not its go.mod's hash).
+func tamperSum(t *testing.T, sum, prefix string) string {
+	t.Helper()
+	lines := strings.Split(sum, "\n")
+	for i, line := range lines {
+		if f := strings.Fields(line); strings.HasPrefix(line, prefix) && len(f) == 3 && !strings.HasSuffix(f[1], "/go.mod") {
+			lines[i] = f[0] + " " + f[1] + " h1:" + strings.Repeat("A", 43) + "="
+			return strings.Join(lines, "\n")
+		}
+	}
+	t.Fatalf("go.sum has no content hash of %q", prefix)
+	return ""
 }
 
 func TestBuildModulesRejectsLocalReplace(t *testing.T) {
@@ -586,8 +622,12 @@ func TestWriteToolchain(t *testing.T) {
 
 func TestWriteContext(t *testing.T) {
 	dir := t.TempDir()
-	for _, f := range []string{"cache/vcs/x/HEAD", "cache/download/a/@v/v1.zip", "cache/download/a/@v/v1.lock",
-		"cache/download/a/@v/v1.mod", "a@v1/a.go"} {
+	for _, f := range []string{"cache/vcs/x/HEAD",
+		"cache/download/a/@v/v1.zip", "cache/download/a/@v/v1.ziphash", "cache/download/a/@v/v1.lock", "cache/download/a/@v/v1.mod", "a@v1/a.go",
+		"cache/download/b/!c/@v/v2.0.0.zip", "cache/download/b/!c/@v/v2.0.0.ziphash", "b/!c@v2.0.0/c.go",
+		"cache/download/d/@v/v3.zip", "cache/download/d/@v/v3.ziphash",
+		"cache/download/e/@v/v4.zip", "e@v4/e.go",
+	} {
 		os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o700)
 		os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o600)
 	}
@@ -596,17 +636,32 @@ func TestWriteContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := readTarHeaders(t, &buf)
-	for _, name := range []string{"Dockerfile", "gomodcache/cache/download/a/@v/v1.mod", "gomodcache/a@v1/a.go"} {
-		if h := got[name]; h == nil || h.Mode != 0o644 {
-			t.Errorf("%s = %+v, want mode 644", name, h)
-		}
-	}
 	if h := got["gomodcache/a@v1/"]; h == nil || h.Mode != 0o755 {
 		t.Errorf("gomodcache/a@v1/ = %+v, want mode 755", h)
 	}
-	for _, name := range []string{"gomodcache/cache/vcs/", "gomodcache/cache/download/a/@v/v1.zip", "gomodcache/cache/download/a/@v/v1.lock"} {
-		if _, ok := got[name]; ok {
-			t.Errorf("%s kept", name)
+	for _, c := range []struct {
+		name string
+		kept bool
+	}{
+		{"Dockerfile", true},
+		{"gomodcache/a@v1/a.go", true},
+		{"gomodcache/cache/download/a/@v/v1.mod", true},
+		{"gomodcache/cache/download/a/@v/v1.ziphash", true},
+		{"gomodcache/cache/vcs/", false},
+		{"gomodcache/cache/download/a/@v/v1.lock", false},
+		// extracted, with its hash: the zip is never read
+		{"gomodcache/cache/download/a/@v/v1.zip", false},
+		{"gomodcache/cache/download/b/!c/@v/v2.0.0.zip", false},
+		// not extracted, or no hash: the zip is all there is
+		{"gomodcache/cache/download/d/@v/v3.zip", true},
+		{"gomodcache/cache/download/e/@v/v4.zip", true},
+	} {
+		h, ok := got[c.name]
+		if ok != c.kept {
+			t.Errorf("%s kept = %v, want %v", c.name, ok, c.kept)
+		}
+		if ok && h.Typeflag == tar.TypeReg && (h.Mode != 0o644 || h.Uid != 0 || h.Gid != 0) {
+			t.Errorf("%s = mode %o owner %d:%d, want 644 root's", c.name, h.Mode, h.Uid, h.Gid)
 		}
 	}
 }

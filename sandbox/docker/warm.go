@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/sirupsen/logrus"
 
@@ -30,8 +30,8 @@ const (
 	// ImageWarmPackagesLabel lists, on a warm image, the package patterns
 	// whose tests were compiled into its build cache, space-separated.
 	ImageWarmPackagesLabel = "dev.cmcgrader.warm.packages"
-	// imageWarmStageLabel marks the images of a warm build's first stage
-	// (the base tree and its compilation), removed after the build.
+	// imageWarmStageLabel marks the stage container of a warm build (the
+	// base tree and its compilation), removed after the build.
 	imageWarmStageLabel = "dev.cmcgrader.warm.stage"
 )
 
@@ -39,8 +39,10 @@ const (
 // *client.Client satisfies it.
 type WarmClient interface {
 	ImageClient
-	ImageList(ctx context.Context, opts client.ImageListOptions) (client.ImageListResult, error)
-	ImageRemove(ctx context.Context, ref string, opts client.ImageRemoveOptions) (client.ImageRemoveResult, error)
+	ContainerStart(ctx context.Context, id string, opts client.ContainerStartOptions) (client.ContainerStartResult, error)
+	ContainerWait(ctx context.Context, id string, opts client.ContainerWaitOptions) client.ContainerWaitResult
+	ContainerLogs(ctx context.Context, id string, opts client.ContainerLogsOptions) (client.ContainerLogsResult, error)
+	CopyFromContainer(ctx context.Context, id string, opts client.CopyFromContainerOptions) (client.CopyFromContainerResult, error)
 }
 
 var _ WarmClient = (*client.Client)(nil)
@@ -58,8 +60,8 @@ type WarmOptions struct {
 	// Tag names the image. Default WarmTag(Key).
 	Tag string
 	// Workspace is a tar stream of the base commit's tree (never a
-	// candidate's). It is compiled in a build stage and left out of the
-	// final image. Required.
+	// candidate's). It is compiled in a stage container and left out of
+	// the final image. Required.
 	Workspace io.Reader
 	// Packages are the Go package patterns (./server/handlers) whose tests
 	// and test dependencies are compiled into the build cache. Empty
@@ -99,10 +101,13 @@ func WarmTag(key string) string {
 // BuildWarm builds, from the modules image, an image whose build cache
 // (sandbox.WarmCacheDir) also holds the compiled test packages of the base tree
 // and of every dependency they import, so that grading a candidate
-// compiles only what the candidate changed. The base tree is unpacked and
-// compiled in a build stage, at sandbox.Workdir and with the sandbox's Go
-// settings (so the cache keys match a sandbox run), with no network; only
-// the build cache is copied into the final image. A package that does
+// compiles only what the candidate changed. The base tree is copied into
+// a stage container of the modules image as one tar stream and compiled
+// there, at sandbox.Workdir and with the sandbox's Go settings (so the
+// cache keys match a sandbox run), with no network; the cache entries
+// that compilation added, and the view of the whole cache, are streamed
+// from the stage into one new layer on the modules image (commitLayer),
+// and the stage, which holds the tree, is removed. A package that does
 // not build at the base commit is logged by the build and skipped: the
 // image is then less warm, not wrong. It returns the image ID; when Tag
 // exists with the same key (and Force is false) it returns that one.
@@ -145,18 +150,9 @@ func BuildWarm(ctx context.Context, cli WarmClient, log *logrus.Entry, opts Warm
 	labels[ImageWarmLabel] = opts.Key
 	labels[ImageWarmPackagesLabel] = strings.Join(opts.Packages, " ")
 	start := time.Now()
-	defer removeWarmStage(ctx, cli, log, opts.Key)
-	err = phase(log, "build warm image", func() (err error) {
-		pr, stop := pipe(func(w io.Writer) error {
-			df := warmDockerfile(mod.ID, opts.Key, opts.Packages, len(opts.TestFiles) > 0, labels)
-			return writeWarmContext(w, df, opts.Workspace, opts.TestFiles)
-		})
-		defer stop()
-		id, err = buildImage(ctx, cli, log, pr, opts.Tag)
-		return err
-	})
+	id, err = buildWarmLayer(ctx, cli, log, mod.ID, labels, opts)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("warm image: %w", err)
 	}
 	log.WithFields(logrus.Fields{"id": id, "took": time.Since(start).Round(time.Second)}).Info("warm image built")
 	return id, nil
@@ -186,17 +182,19 @@ func checkPatterns(pkgs []string) error {
 	return nil
 }
 
-// warmNewDir holds, in the first stage of a warm build, the build cache
-// entries the compilation added: only those make the final image's layer.
-const warmNewDir = "/opt/cmcgrader/gocache-new"
+// warmOutDir holds, in the stage container of a warm build, what the
+// final image's layer gets, named as in the folder of
+// sandbox.WarmCacheDir: the build cache entries the compilation added
+// (gocache/) and the view of the whole warm cache (gocache.view.tar).
+const warmOutDir = "/opt/cmcgrader/warm-out"
 
-// warmTestsDir holds, in the first stage of a warm build, the hidden test
-// files (the context's tests/ folder).
+// warmTestsDir holds, in the stage container of a warm build, the hidden
+// test files.
 const warmTestsDir = "/opt/cmcgrader/warm-tests"
 
-// warmGoEnv runs go in the first stage of a warm build with the sandbox's
-// settings, so that the cache keys match a sandbox run, and the warm
-// cache as $GOCACHE.
+// warmGoEnv runs go in the stage container of a warm build with the
+// sandbox's settings, so that the cache keys match a sandbox run, and the
+// warm cache as $GOCACHE.
 const warmGoEnv = "env HOME=/tmp TMPDIR=/tmp GOCACHE=" + sandbox.WarmCacheDir +
 	" GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local GOSUMDB=off GOWORK=off"
 
@@ -208,84 +206,175 @@ const warmGoEnv = "env HOME=/tmp TMPDIR=/tmp GOCACHE=" + sandbox.WarmCacheDir +
 // one of them would stop go build from compiling any.
 const warmDepsList = `go list -e -deps -test -f '{{if not (or .Error .DepsErrors (and .Module .Module.Main))}}{{.ImportPath}}{{end}}'`
 
-// warmDockerfile is the two-stage recipe of a warm image: compile the
-// tests of pkgs in the base tree at sandbox.Workdir; with tests, lay the hidden
-// test files over that tree and compile the packages outside the main
-// module they import; then copy the build cache entries all that added
-// (not the tree, and nothing compiled from the hidden tests) onto the
-// modules image's cache.
-func warmDockerfile(modulesID, key string, pkgs []string, tests bool, labels map[string]string) string {
+// warmScript is the shell script the stage container of a warm build runs
+// as root: compile the tests of pkgs in the base tree at sandbox.Workdir;
+// with tests, lay the hidden test files over that tree and compile the
+// packages outside the main module they import; then copy the build cache
+// entries all that added (not the tree, and nothing compiled from the
+// hidden tests) to warmOutDir, with the view of the whole cache.
+func warmScript(pkgs []string, tests bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "FROM %s AS warm\n", modulesID)
-	b.WriteString(labelInstruction(map[string]string{imageWarmStageLabel: key}))
-	fmt.Fprintf(&b, "USER 0:0\nCOPY src %s\n", sandbox.Workdir)
-	if tests && len(pkgs) > 0 {
-		fmt.Fprintf(&b, "COPY tests %s\n", warmTestsDir)
-	}
-	fmt.Fprintf(&b, "RUN mkdir -p %s && touch /tmp/.warm-start", warmNewDir)
+	fmt.Fprintf(&b, "set -e\nmkdir -p %s/gocache\ntouch /tmp/.warm-start\n", warmOutDir)
 	if len(pkgs) > 0 {
 		list := strings.Join(pkgs, " ")
 		// -run '^$' compiles and links every test binary and runs no
 		// test. A package that does not build at the base is reported
 		// and skipped.
-		fmt.Fprintf(&b, " \\\n && { cd %s && %s \\\n"+
-			"    go test -count=1 -vet=off -run '^$' %s \\\n"+
-			"    || echo 'warm image: some packages did not build at the base commit; they stay cold'; }",
+		fmt.Fprintf(&b, "cd %s\n%s go test -count=1 -vet=off -run '^$' %s \\\n"+
+			"  || echo 'warm image: some packages did not build at the base commit; they stay cold'\n",
 			sandbox.Workdir, warmGoEnv, list)
 		if tests {
 			// The hidden tests usually do not build at the base (they
 			// call what the candidate writes); their imports do.
-			fmt.Fprintf(&b, " \\\n && cp -R --remove-destination %s/. %s/ \\\n"+
-				" && { cd %s && %s %s %s \\\n"+
-				"    | grep -v -e ' ' -e '[.]test$' | xargs -r %s go build \\\n"+
-				"    || echo 'warm image: some packages the hidden tests import did not build; they stay cold'; }",
-				warmTestsDir, sandbox.Workdir, sandbox.Workdir, warmGoEnv, warmDepsList, list, warmGoEnv)
+			fmt.Fprintf(&b, "cp -R --remove-destination %s/. %s/\n"+
+				"{ %s %s %s | grep -v -e ' ' -e '[.]test$' | xargs -r %s go build; } \\\n"+
+				"  || echo 'warm image: some packages the hidden tests import did not build; they stay cold'\n",
+				warmTestsDir, sandbox.Workdir, warmGoEnv, warmDepsList, list, warmGoEnv)
 		}
 	}
-	fmt.Fprintf(&b, " \\\n && cd %s && find . -type f -newer /tmp/.warm-start | tar -c -f - -T - | tar -x -f - -C %s \\\n"+
-		" && chmod -R a+rX %s && rm -rf /tmp/* && du -sh %s\n", sandbox.WarmCacheDir, warmNewDir, warmNewDir, warmNewDir)
-	fmt.Fprintf(&b, "FROM %s\nCOPY --from=warm %s %s\n", modulesID, warmNewDir, sandbox.WarmCacheDir)
-	fmt.Fprintf(&b, "USER 0:0\nRUN %s\n", warmViewScript)
-	b.WriteString("USER 1000:1000\n")
-	b.WriteString(labelInstruction(labels))
+	fmt.Fprintf(&b, "cd %s\nfind . -type f -newer /tmp/.warm-start | tar -c -f - -T - | tar -x -f - -C %s/gocache\n",
+		sandbox.WarmCacheDir, warmOutDir)
+	fmt.Fprintf(&b, "%s\ncp %s %s/\nchmod -R a+rX %s\ndu -sh %s\n",
+		warmViewScript, sandbox.WarmCacheView, warmOutDir, warmOutDir, warmOutDir)
 	return b.String()
 }
 
-// removeWarmStage removes the images of the first stage of the warm
-// build with key, and their untagged parents: the classic builder keeps
-// them, and they hold the base tree. It runs after the caller gave up too.
-func removeWarmStage(ctx context.Context, cli WarmClient, log *logrus.Entry, key string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	f := make(client.Filters).Add("label", imageWarmStageLabel+"="+key)
-	list, err := cli.ImageList(ctx, client.ImageListOptions{All: true, Filters: f})
+// buildWarmLayer compiles in a stage container made from the modules
+// image (the base tree and the hidden tests copied in as one tar stream,
+// no network), then makes the warm image from the modules image plus one
+// layer: the stage's warmOutDir, streamed from the stage into the layer's
+// container. The stage container, which holds the base tree, is removed.
+func buildWarmLayer(ctx context.Context, cli WarmClient, log *logrus.Entry, modID string, labels map[string]string, opts WarmOptions) (string, error) {
+	owner, err := selfOwner()
 	if err != nil {
-		log.WithError(err).Warn("list the build stage images of the warm image")
-		return
+		return "", err
 	}
-	for _, img := range list.Items {
-		_, err := cli.ImageRemove(ctx, img.ID, client.ImageRemoveOptions{PruneChildren: true})
-		if err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
-			log.WithError(err).WithField("id", img.ID).Warn("remove a build stage image of the warm image")
+	stage, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config: &container.Config{
+			Image: modID, User: "0:0", Tty: true, WorkingDir: "/",
+			Cmd:    []string{"sh", "-c", warmScript(opts.Packages, len(opts.TestFiles) > 0)},
+			Labels: map[string]string{imageWarmStageLabel: opts.Key, LabelManaged: "true", LabelOwner: owner},
+		},
+		HostConfig: &container.HostConfig{NetworkMode: "none"},
+	})
+	if err != nil {
+		return "", fmt.Errorf("create the build stage: %w", err)
+	}
+	defer removeBuildContainer(ctx, cli, log, stage.ID)
+	err = phase(log, "send base tree", func() error {
+		pr, stop := pipe(func(w io.Writer) error { return writeWarmTree(w, opts.Workspace, opts.TestFiles) })
+		defer stop()
+		_, err := cli.CopyToContainer(ctx, stage.ID, client.CopyToContainerOptions{DestinationPath: "/", Content: pr})
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	if err := phase(log, "compile", func() error { return runStage(ctx, cli, log, stage.ID) }); err != nil {
+		return "", err
+	}
+	out, err := cli.CopyFromContainer(ctx, stage.ID, client.CopyFromContainerOptions{SourcePath: warmOutDir})
+	if err != nil {
+		return "", fmt.Errorf("read the build stage's cache entries: %w", err)
+	}
+	defer out.Content.Close()
+	return commitLayer(ctx, cli, log, modID, opts.Tag, labels, func(w io.Writer) error {
+		return rerootWarmOut(w, out.Content)
+	})
+}
+
+// runStage starts the stage container id, waits for it to end and logs
+// what it printed; an exit status other than 0 is an error holding the
+// last lines.
+func runStage(ctx context.Context, cli WarmClient, log *logrus.Entry, id string) error {
+	wait := cli.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	if _, err := cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+		return fmt.Errorf("start the build stage: %w", err)
+	}
+	var code int64
+	select {
+	case res := <-wait.Result:
+		if res.Error != nil {
+			return fmt.Errorf("wait for the build stage: %s", res.Error.Message)
+		}
+		code = res.StatusCode
+	case err := <-wait.Error:
+		return fmt.Errorf("wait for the build stage: %w", err)
+	}
+	logs, err := cli.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		return fmt.Errorf("read the build stage's output: %w", err)
+	}
+	defer logs.Close()
+	// The stage runs the base tree's build, not candidate code; its
+	// output is bounded all the same.
+	text, err := io.ReadAll(io.LimitReader(logs, 4<<20))
+	if err != nil {
+		return fmt.Errorf("read the build stage's output: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(strings.ReplaceAll(string(text), "\r\n", "\n")), "\n")
+	for _, line := range lines {
+		if strings.HasPrefix(line, "warm image:") {
+			log.Warn(line)
+		} else {
+			log.Debug(line)
+		}
+	}
+	if code != 0 {
+		return fmt.Errorf("build stage exited with status %d: %s", code, strings.Join(lines[max(0, len(lines)-20):], "\n"))
+	}
+	return nil
+}
+
+// rerootWarmOut copies the tar stream of warmOutDir (the engine names its
+// entries warm-out/...) to w as entries of the folder of
+// sandbox.WarmCacheDir, owned by root. The two roots (warm-out/ and
+// warm-out/gocache/) are left out, so the image's folders keep their
+// modes; entries other than folders and regular files are dropped, and a
+// name that would leave the folder is an error.
+func rerootWarmOut(w io.Writer, r io.Reader) error {
+	from := path.Base(warmOutDir) + "/"
+	to := strings.TrimPrefix(path.Dir(sandbox.WarmCacheDir), "/") + "/"
+	cache := path.Base(sandbox.WarmCacheDir)
+	tr, tw := tar.NewReader(r), tar.NewWriter(w)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return tw.Close()
+		}
+		if err != nil {
+			return fmt.Errorf("read the build stage's cache entries: %w", err)
+		}
+		rel, ok := strings.CutPrefix(path.Clean(h.Name)+"/", from)
+		rel = strings.TrimSuffix(rel, "/")
+		if !ok || rel == ".." || strings.HasPrefix(rel, "../") {
+			return fmt.Errorf("read the build stage's cache entries: entry %q is outside %s", h.Name, from)
+		}
+		if rel == "" || rel == cache || h.Typeflag != tar.TypeDir && h.Typeflag != tar.TypeReg {
+			continue
+		}
+		out := &tar.Header{Typeflag: h.Typeflag, Name: to + rel, Mode: h.Mode & 0o755, ModTime: h.ModTime, Size: h.Size}
+		if h.Typeflag == tar.TypeDir {
+			out.Name, out.Size = out.Name+"/", 0
+		}
+		if err := tw.WriteHeader(out); err != nil {
+			return err
+		}
+		if _, err := io.CopyN(tw, tr, out.Size); err != nil {
+			return fmt.Errorf("read the build stage's cache entries: %s: %w", h.Name, err)
 		}
 	}
 }
 
-// writeWarmContext writes the build context: the Dockerfile, the
-// workspace tar's entries under src/ and the test files under tests/.
-// Only regular files, folders and symlinks of the workspace are kept;
-// names are cleaned, and any that would leave src/ are refused.
-func writeWarmContext(w io.Writer, dockerfile string, workspace io.Reader, tests map[string][]byte) error {
+// writeWarmTree writes the tar stream copied into the stage container:
+// the workspace tar's entries under sandbox.Workdir and the test files
+// under warmTestsDir, owned by root. Only regular files, folders and
+// symlinks of the workspace are kept; names are cleaned, and any that
+// would leave the tree are refused.
+func writeWarmTree(w io.Writer, workspace io.Reader, tests map[string][]byte) error {
 	tw := tar.NewWriter(w)
-	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile)), ModTime: time.Unix(0, 0)}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return err
-	}
-	if _, err := io.WriteString(tw, dockerfile); err != nil {
-		return err
-	}
-	dir := &tar.Header{Typeflag: tar.TypeDir, Name: "src/", Mode: 0o755, ModTime: time.Unix(0, 0)}
-	if err := tw.WriteHeader(dir); err != nil {
+	src := strings.TrimPrefix(sandbox.Workdir, "/") + "/"
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: src, Mode: 0o755, ModTime: time.Unix(0, 0)}); err != nil {
 		return err
 	}
 	tr := tar.NewReader(workspace)
@@ -304,7 +393,7 @@ func writeWarmContext(w io.Writer, dockerfile string, workspace io.Reader, tests
 		if name == ".." || strings.HasPrefix(name, "../") {
 			return fmt.Errorf("read workspace: entry %q leaves the tree", h.Name)
 		}
-		out := &tar.Header{Name: "src/" + name, ModTime: time.Unix(0, 0), Mode: 0o644}
+		out := &tar.Header{Name: src + name, ModTime: time.Unix(0, 0), Mode: 0o644}
 		switch h.Typeflag {
 		case tar.TypeDir:
 			out.Typeflag, out.Mode, out.Name = tar.TypeDir, 0o755, out.Name+"/"
@@ -328,13 +417,14 @@ func writeWarmContext(w io.Writer, dockerfile string, workspace io.Reader, tests
 		}
 	}
 	if len(tests) > 0 {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: "tests/", Mode: 0o755, ModTime: time.Unix(0, 0)}); err != nil {
+		dir := strings.TrimPrefix(warmTestsDir, "/") + "/"
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755, ModTime: time.Unix(0, 0)}); err != nil {
 			return err
 		}
 		// Their folders are made by the reader, as tar readers do.
 		for _, name := range slices.Sorted(maps.Keys(tests)) {
 			data := tests[name]
-			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "tests/" + name, Mode: 0o644, Size: int64(len(data)), ModTime: time.Unix(0, 0)}); err != nil {
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: dir + name, Mode: 0o644, Size: int64(len(data)), ModTime: time.Unix(0, 0)}); err != nil {
 				return err
 			}
 			if _, err := tw.Write(data); err != nil {

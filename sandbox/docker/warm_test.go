@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"maps"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -100,10 +101,18 @@ func TestBuildWarm(t *testing.T) {
 		t.Errorf("second BuildWarm = %s, %v; want the existing %s", again, err, id)
 	}
 
-	// The build stage, which holds the base tree, is gone.
-	stage, err := d.Client().ImageList(ctx, client.ImageListOptions{All: true, Filters: make(client.Filters).Add("label", imageWarmStageLabel+"="+key)})
+	// The build stage, which holds the base tree, is gone, and the image
+	// is the modules image plus one layer.
+	stage, err := d.Client().ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", imageWarmStageLabel+"="+key)})
 	if err != nil || len(stage.Items) != 0 {
-		t.Errorf("build stage images left: %v, %v", stage.Items, err)
+		t.Errorf("build stage containers left: %v, %v", stage.Items, err)
+	}
+	baseImg, err := d.Client().ImageInspect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(img.RootFS.Layers) != len(baseImg.RootFS.Layers)+1 {
+		t.Errorf("warm image has %d layers, want its modules image's %d plus one", len(img.RootFS.Layers), len(baseImg.RootFS.Layers))
 	}
 
 	// The base tree and the hidden tests are left out of the final image:
@@ -138,51 +147,73 @@ func TestBuildWarm(t *testing.T) {
 	}
 }
 
-func TestWarmDockerfile(t *testing.T) {
-	df := warmDockerfile("sha256:mod", "k", []string{"./lib", "./server/..."}, true, map[string]string{ImageWarmLabel: "k"})
-	t.Log(df)
+func TestWarmScript(t *testing.T) {
+	script := warmScript([]string{"./lib", "./server/..."}, true)
+	t.Log(script)
 	for _, want := range []string{
-		"FROM sha256:mod AS warm\n",
-		"COPY src " + sandbox.Workdir + "\n",
+		"cd " + sandbox.Workdir + "\n",
 		"GOCACHE=" + sandbox.WarmCacheDir,
 		"GOPROXY=off",
 		"go test -count=1 -vet=off -run '^$' ./lib ./server/...",
-		"FROM sha256:mod\nCOPY --from=warm " + warmNewDir + " " + sandbox.WarmCacheDir + "\n",
-		"USER 1000:1000\n",
-		`LABEL dev.cmcgrader.warm="k"`,
-		"AS warm\nLABEL " + imageWarmStageLabel + `="k"` + "\n",
-		"COPY tests " + warmTestsDir + "\n",
+		"cp -R --remove-destination " + warmTestsDir + "/. " + sandbox.Workdir + "/\n",
 		warmDepsList + " ./lib ./server/...",
 		"xargs -r " + warmGoEnv + " go build",
+		"-C " + warmOutDir + "/gocache\n",
+		"cp " + sandbox.WarmCacheView + " " + warmOutDir + "/\n",
 	} {
-		if !strings.Contains(df, want) {
-			t.Errorf("Dockerfile lacks %q:\n%s", want, df)
+		if !strings.Contains(script, want) {
+			t.Errorf("script lacks %q:\n%s", want, script)
 		}
 	}
-	if strings.Count(df, "FROM ") != 2 {
-		t.Errorf("want two stages:\n%s", df)
-	}
-	if df := warmDockerfile("m", "k", nil, true, nil); strings.Contains(df, "go test") || strings.Contains(df, "COPY tests") {
-		t.Errorf("no packages, yet a go test or test files:\n%s", df)
-	}
-	if df := warmDockerfile("m", "k", []string{"./lib"}, false, nil); strings.Contains(df, "go list") || strings.Contains(df, "COPY tests") {
-		t.Errorf("no test files, yet their imports are listed:\n%s", df)
+	for _, c := range []struct {
+		name   string
+		pkgs   []string
+		tests  bool
+		absent []string
+	}{
+		{"no packages", nil, true, []string{"go test", warmTestsDir}},
+		{"no test files", []string{"./lib"}, false, []string{"go list", warmTestsDir}},
+	} {
+		script := warmScript(c.pkgs, c.tests)
+		for _, a := range c.absent {
+			if strings.Contains(script, a) {
+				t.Errorf("%s: script holds %q:\n%s", c.name, a, script)
+			}
+		}
+		if !strings.Contains(script, warmViewScript) {
+			t.Errorf("%s: script makes no warm cache view:\n%s", c.name, script)
+		}
 	}
 }
 
-func TestWriteWarmContext(t *testing.T) {
+func TestWriteWarmTree(t *testing.T) {
 	var buf bytes.Buffer
 	ws := tarOf(t, map[string]string{"go.mod": "module m\n", "lib/": "", "/abs.go": "package x\n", "./lib/a.go": "package lib\n"})
 	tests := map[string][]byte{"lib/hidden_test.go": []byte("package lib\n")}
-	if err := writeWarmContext(&buf, "FROM x\n", ws, tests); err != nil {
+	if err := writeWarmTree(&buf, ws, tests); err != nil {
 		t.Fatal(err)
 	}
-	tr := tar.NewReader(&buf)
+	src := strings.TrimPrefix(sandbox.Workdir, "/") + "/"
+	hidden := strings.TrimPrefix(warmTestsDir, "/") + "/"
+	got := readTar(t, &buf)
+	want := map[string]string{src: "", src + "go.mod": "module m\n", src + "lib/": "", src + "abs.go": "package x\n", src + "lib/a.go": "package lib\n", hidden: "", hidden + "lib/hidden_test.go": "package lib\n"}
+	if !maps.Equal(got, want) {
+		t.Errorf("tree %v, want %v", got, want)
+	}
+	if err := writeWarmTree(io.Discard, tarOf(t, map[string]string{"../evil": "x"}), nil); err == nil {
+		t.Error("an entry leaving the tree was accepted")
+	}
+}
+
+// readTar returns the names and bodies of a tar stream's entries.
+func readTar(t *testing.T, r io.Reader) map[string]string {
+	t.Helper()
+	tr := tar.NewReader(r)
 	got := map[string]string{}
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			break
+			return got
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -190,17 +221,55 @@ func TestWriteWarmContext(t *testing.T) {
 		body, _ := io.ReadAll(tr)
 		got[h.Name] = string(body)
 	}
-	want := map[string]string{"Dockerfile": "FROM x\n", "src/": "", "src/go.mod": "module m\n", "src/lib/": "", "src/abs.go": "package x\n", "src/lib/a.go": "package lib\n", "tests/": "", "tests/lib/hidden_test.go": "package lib\n"}
-	if len(got) != len(want) {
-		t.Errorf("context %v, want %v", got, want)
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %q, want %q", k, got[k], v)
-		}
-	}
-	if err := writeWarmContext(io.Discard, "", tarOf(t, map[string]string{"../evil": "x"}), nil); err == nil {
-		t.Error("an entry leaving the tree was accepted")
+}
+
+func TestRerootWarmOut(t *testing.T) {
+	to := strings.TrimPrefix(path.Dir(sandbox.WarmCacheDir), "/") + "/"
+	for _, c := range []struct {
+		name    string
+		entries []*tar.Header
+		want    map[string]string
+		wantErr bool
+	}{
+		{"entries and view", []*tar.Header{
+			{Typeflag: tar.TypeDir, Name: "warm-out/", Mode: 0o755},
+			{Typeflag: tar.TypeDir, Name: "warm-out/gocache/", Mode: 0o700},
+			{Typeflag: tar.TypeDir, Name: "warm-out/gocache/ab/", Mode: 0o755},
+			{Typeflag: tar.TypeReg, Name: "warm-out/gocache/ab/ab12-d", Mode: 0o4755, Size: 1, Uid: 7},
+			{Typeflag: tar.TypeReg, Name: "warm-out/gocache.view.tar", Mode: 0o644, Size: 1},
+			{Typeflag: tar.TypeSymlink, Name: "warm-out/gocache/ab/link", Linkname: "/etc/passwd"},
+		}, map[string]string{to + "gocache/ab/": "", to + "gocache/ab/ab12-d": "x", to + "gocache.view.tar": "x"}, false},
+		{"outside", []*tar.Header{{Typeflag: tar.TypeReg, Name: "other/x", Mode: 0o644, Size: 1}}, nil, true},
+		{"dot-dot", []*tar.Header{{Typeflag: tar.TypeReg, Name: "warm-out/../../etc/x", Mode: 0o644, Size: 1}}, nil, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var in, out bytes.Buffer
+			tw := tar.NewWriter(&in)
+			for _, h := range c.entries {
+				if err := tw.WriteHeader(h); err != nil {
+					t.Fatal(err)
+				}
+				if h.Size > 0 {
+					tw.Write([]byte("x"))
+				}
+			}
+			tw.Close()
+			err := rerootWarmOut(&out, &in)
+			if (err != nil) != c.wantErr {
+				t.Fatalf("rerootWarmOut: %v, want error %v", err, c.wantErr)
+			}
+			if c.wantErr {
+				return
+			}
+			if got := readTar(t, bytes.NewReader(out.Bytes())); !maps.Equal(got, c.want) {
+				t.Errorf("entries %v, want %v", got, c.want)
+			}
+			for name, h := range readTarHeaders(t, &out) {
+				if h.Uid != 0 || h.Gid != 0 || h.Mode&^0o755 != 0 {
+					t.Errorf("%s: uid %d gid %d mode %o; want root's, no special bits", name, h.Uid, h.Gid, h.Mode)
+				}
+			}
+		})
 	}
 }
 
