@@ -164,23 +164,18 @@ func downloadModule(ctx context.Context) (string, error) {
 }
 
 // buildCommands builds kubeCommands from the module in src into dst,
-// working in a temporary directory under entry.
+// working in the directory build under entry. That directory is always
+// the same path, so a rebuild (after a killed one, say) finds the
+// Kubernetes packages in Go's build cache, whose keys hold their
+// directory.
 func buildCommands(ctx context.Context, src, entry, dst string) error {
-	work, err := os.MkdirTemp(entry, "build-")
-	if err != nil {
+	work := filepath.Join(entry, "build")
+	if err := os.RemoveAll(work); err != nil { // a killed build's
 		return fmt.Errorf("kubernetes build: %w", err)
 	}
 	defer os.RemoveAll(work)
-	tree := filepath.Join(work, "src")
-	if err := os.CopyFS(tree, os.DirFS(src)); err != nil {
-		return fmt.Errorf("copying %s for the build: %w", src, err)
-	}
-	for _, name := range []string{"go.work", "go.work.sum", "vendor"} {
-		if err := os.RemoveAll(filepath.Join(tree, name)); err != nil {
-			return fmt.Errorf("kubernetes build: %w", err)
-		}
-	}
-	if err := rewriteGoMod(filepath.Join(tree, "go.mod")); err != nil {
+	tree, err := prepareSource(src, work)
+	if err != nil {
 		return err
 	}
 	out := filepath.Join(work, "bin")
@@ -191,9 +186,7 @@ func buildCommands(ctx context.Context, src, entry, dst string) error {
 	for _, name := range kubeCommands {
 		args = append(args, "./cmd/"+name)
 	}
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = tree
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "GO111MODULE=on")
+	cmd := goCommand(ctx, tree, args...)
 	if output, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build of Kubernetes %s: %w: %s", KubeVersion, err, tail(string(output), 4000))
 	}
@@ -204,6 +197,38 @@ func buildCommands(ctx context.Context, src, entry, dst string) error {
 		return fmt.Errorf("kubernetes build: %w", err)
 	}
 	return nil
+}
+
+// prepareSource copies the module in src to work/src, writable, without
+// its workspace and vendor files and with its go.mod rewritten to build
+// outside the Kubernetes repository, and returns the copy's path.
+func prepareSource(src, work string) (string, error) {
+	tree := filepath.Join(work, "src")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return "", fmt.Errorf("kubernetes build: %w", err)
+	}
+	if err := os.CopyFS(tree, os.DirFS(src)); err != nil {
+		return "", fmt.Errorf("copying %s for the build: %w", src, err)
+	}
+	for _, name := range []string{"go.work", "go.work.sum", "vendor"} {
+		if err := os.RemoveAll(filepath.Join(tree, name)); err != nil {
+			return "", fmt.Errorf("kubernetes build: %w", err)
+		}
+	}
+	if err := rewriteGoMod(filepath.Join(tree, "go.mod")); err != nil {
+		return "", err
+	}
+	return tree, nil
+}
+
+// goCommand is a go command run in the module at dir, resolving modules
+// through the proxy (the rewritten go.mod has no go.sum lines for the
+// published staging modules yet).
+func goCommand(ctx context.Context, dir string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "GO111MODULE=on")
+	return cmd
 }
 
 // versionLDFlags stamps the version the binaries report (the API server
