@@ -381,6 +381,7 @@ func (c *Cluster) teardown() error {
 	if c.layout.root != "" {
 		killProcessesMatching("containerd-shim", c.layout.containerdSocket())
 		add(unmountUnder(c.layout.root))
+		add(removeLogLinks(c.layout.root))
 	}
 	add(removeNewNetns(c.netns))
 	add(removeBridge())

@@ -345,3 +345,27 @@ func removeBridge() error {
 	}
 	return nil
 }
+
+// containerLogLinks is where the kubelet links each container's log.
+const containerLogLinks = "/var/log/containers"
+
+// removeLogLinks removes the kubelet's links to container logs that point
+// under root.
+func removeLogLinks(root string) error {
+	entries, err := os.ReadDir(containerLogLinks)
+	if err != nil {
+		return nil
+	}
+	var errs []error
+	for _, e := range entries {
+		p := filepath.Join(containerLogLinks, e.Name())
+		target, err := os.Readlink(p)
+		if err != nil || !strings.HasPrefix(target, root+"/") {
+			continue
+		}
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, fmt.Errorf("removing container log link: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
