@@ -64,6 +64,11 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := checkHostTools(); err != nil {
 		return nil, err
 	}
+	if pids := podPids(); len(pids) > 0 {
+		// Stop kills whatever runs in the pod cgroups: never another
+		// kubelet's pods.
+		return nil, fmt.Errorf("processes %v run in the host's kubepods cgroups: another kubelet runs on this host, and the test cluster needs the host to itself", pids)
+	}
 	bins, err := ensureBinaries(ctx, cacheDir, log)
 	if err != nil {
 		return nil, err
