@@ -133,7 +133,7 @@ func (c *Cluster) boot(ctx context.Context) error {
 
 // prepare makes the temporary root with its certificates and files.
 func (c *Cluster) prepare() error {
-	root, err := os.MkdirTemp("", "cmcgrader-kube-")
+	root, err := os.MkdirTemp("", rootPrefix)
 	if err != nil {
 		return fmt.Errorf("cluster root: %w", err)
 	}

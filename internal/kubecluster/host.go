@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -367,5 +368,36 @@ func removeLogLinks(root string) error {
 			errs = append(errs, fmt.Errorf("removing container log link: %w", err))
 		}
 	}
+	return errors.Join(errs...)
+}
+
+// rootPrefix starts the name of every cluster root in the temporary
+// directory.
+const rootPrefix = "cmcgrader-kube-"
+
+// cleanStale removes what a test cluster of an earlier process left when
+// that process died without Stop: its containerd shims and pods, its
+// mounts and its root. Only call it holding the host lock, when no cluster
+// runs.
+func cleanStale(log io.Writer) error {
+	roots, err := filepath.Glob(filepath.Join(os.TempDir(), rootPrefix+"*"))
+	if err != nil || len(roots) == 0 {
+		return err
+	}
+	fmt.Fprintf(log, "kubecluster: removing the leftovers of %d earlier test clusters\n", len(roots))
+	var errs []error
+	for _, root := range roots {
+		// A dead cluster's pods are the only ones on the host: Start
+		// refuses to run beside another kubelet's.
+		if len(killProcessesMatching("containerd-shim", root+"/")) > 0 {
+			errs = append(errs, killPods())
+		}
+		killProcessesMatching(root + "/")
+		errs = append(errs, unmountUnder(root), removeLogLinks(root))
+		if err := os.RemoveAll(root); err != nil {
+			errs = append(errs, fmt.Errorf("removing %s: %w", root, err))
+		}
+	}
+	errs = append(errs, removeBridge())
 	return errors.Join(errs...)
 }

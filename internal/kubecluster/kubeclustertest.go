@@ -14,14 +14,19 @@ import (
 func hostLock() string { return filepath.Join(os.TempDir(), "cmcgrader-kubecluster.lock") }
 
 // ForTest starts a cluster for the test t and stops it in t.Cleanup. It
-// waits for any other test cluster on the host to stop first, and fails
-// the test if the cluster does not start. Progress goes to the test log.
+// waits for any other test cluster on the host to stop first, removes
+// what a test process that died left behind, and fails the test if the
+// cluster does not start. Progress goes to the test log.
 func ForTest(t testing.TB) *Cluster {
 	t.Helper()
 	ctx := t.Context()
 	unlock, err := flock.Lock(ctx, hostLock())
 	if err != nil {
 		t.Fatalf("waiting for the host's test cluster lock %s: %v", hostLock(), err)
+	}
+	if err := cleanStale(testLog{t}); err != nil {
+		unlock()
+		t.Fatalf("cleaning up after an earlier test cluster: %v", err)
 	}
 	c, err := Start(ctx, Options{Log: testLog{t}})
 	if err != nil {
