@@ -220,7 +220,7 @@ func (c *Cluster) startAPIServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return waitFor(ctx, 3*time.Minute, p, func(ctx context.Context) error {
+	return waitFor(ctx, 5*time.Minute, p, func(ctx context.Context) error {
 		_, err := c.api.get(ctx, "/readyz")
 		return err
 	})
@@ -292,7 +292,7 @@ func (c *Cluster) startKubelet(ctx context.Context) error {
 // waitNodeReady waits for the node's Ready condition.
 func (c *Cluster) waitNodeReady(ctx context.Context) error {
 	kubelet := c.procs[len(c.procs)-1]
-	return waitFor(ctx, 3*time.Minute, kubelet, func(ctx context.Context) error {
+	return waitFor(ctx, 5*time.Minute, kubelet, func(ctx context.Context) error {
 		return c.api.nodeReady(ctx, c.Node)
 	})
 }
