@@ -40,8 +40,8 @@ type e2e struct {
 // loads the grading image into it, and runs the backend's scenarios
 // against it as subtests.
 func TestE2E(t *testing.T) {
-	image := e2eImage(t)
 	c := kubecluster.ForTest(t)
+	image := e2eImage(t)
 	ctx := t.Context()
 	began := time.Now()
 	if err := c.LoadImage(ctx, image); err != nil {
