@@ -164,8 +164,11 @@ func loadConfig(cfg Config) (*rest.Config, string, error) {
 			return nil, "", fmt.Errorf("kubernetes namespace: %w (give --namespace)", err)
 		}
 	}
-	// Runs stream for minutes: no overall request timeout.
+	// Runs stream for minutes: no overall request timeout. Each run makes
+	// a few requests of its own, and runs go at once: client-go's default
+	// rate (5 a second) would hold them back.
 	restCfg.Timeout = 0
+	restCfg.QPS, restCfg.Burst = 50, 100
 	return restCfg, ns, nil
 }
 

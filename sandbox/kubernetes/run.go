@@ -28,8 +28,9 @@ const (
 	// cleanupTimeout bounds the removal of a run's Job and Pod.
 	cleanupTimeout = 30 * time.Second
 	// exitTimeout bounds the wait for the supervisor's terminated state
-	// after its streams ended.
-	exitTimeout = 30 * time.Second
+	// after its streams ended; streamFailWait after they failed.
+	exitTimeout    = 30 * time.Second
+	streamFailWait = 5 * time.Second
 )
 
 var metaGet = metav1.GetOptions{}
@@ -219,7 +220,13 @@ wait:
 	if streamErr != nil && !res.TimedOut {
 		log.WithError(streamErr).Debug("attach stream ended with an error")
 	}
-	v, err := b.waitExit(ctx, job, pod, spec.Image, res.TimedOut)
+	// A stream that failed (attach refused, connection cut) leaves a
+	// supervisor that may still wait for its stdin: look briefly.
+	wait := exitTimeout
+	if streamErr != nil && !res.TimedOut {
+		wait = streamFailWait
+	}
+	v, err := b.waitExit(ctx, job, pod, spec.Image, res.TimedOut, wait)
 	if err != nil {
 		if streamErr != nil {
 			return sandbox.Result{}, b.streamErr(ctx, "attach pod "+pod, streamErr)
@@ -248,8 +255,8 @@ wait:
 
 // waitExit waits until the supervisor's container ended and returns how.
 // After a timeout the grader deleted the Pod: it may be gone.
-func (b *Backend) waitExit(ctx context.Context, job, pod, image string, timedOut bool) (podView, error) {
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), exitTimeout)
+func (b *Backend) waitExit(ctx context.Context, job, pod, image string, timedOut bool, wait time.Duration) (podView, error) {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 	defer cancel()
 	var v podView
 	err := b.watchPods(wctx, job, func(p *corev1.Pod, deleted bool) (bool, error) {
@@ -273,7 +280,7 @@ func (b *Backend) waitExit(ctx context.Context, job, pod, image string, timedOut
 		if timedOut {
 			return podView{stage: stageExited}, nil
 		}
-		return v, fmt.Errorf("pod %s: its sandbox did not end %v after its streams did", pod, exitTimeout)
+		return v, fmt.Errorf("pod %s: its sandbox did not end %v after its streams did", pod, wait)
 	}
 	return v, err
 }
