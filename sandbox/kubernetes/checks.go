@@ -3,7 +3,9 @@ package kubernetes
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -153,6 +155,10 @@ func (b *Backend) checkPids(ctx context.Context, pids int64, configz configzFunc
 // nodePids checks one node's podPidsLimit against pids.
 func nodePids(ctx context.Context, node string, pids int64, configz configzFunc) (warning string, err error) {
 	raw, err := configz(ctx, node)
+	var st apierrors.APIStatus
+	if errors.As(err, &st) {
+		err = fmt.Errorf("%w (HTTP %d: %s)", err, st.Status().Code, strings.TrimSpace(fmt.Sprint(st.Status().Details)))
+	}
 	if err != nil {
 		return fmt.Sprintf("node %s: cannot read the kubelet configuration (GET /api/v1/nodes/%s/proxy/configz: %v; RBAC: nodes/proxy get): make sure its podPidsLimit is set, at most %d", node, node, err, pids), nil
 	}

@@ -169,6 +169,10 @@ func loadConfig(cfg Config) (*rest.Config, string, error) {
 	// rate (5 a second) would hold them back.
 	restCfg.Timeout = 0
 	restCfg.QPS, restCfg.Burst = 50, 100
+	// The API server warns at every Job that the Pod would break Pod
+	// Security restricted (the warn label asked for it): that is known
+	// (see SECURITY.md), not news for the grader's output.
+	restCfg.WarningHandlerWithContext = rest.NoWarnings{}
 	return restCfg, ns, nil
 }
 

@@ -31,6 +31,9 @@ const (
 	// after its streams ended; streamFailWait after they failed.
 	exitTimeout    = 30 * time.Second
 	streamFailWait = 5 * time.Second
+	// exitPoll is how often the Pod's status is read until it shows the
+	// supervisor's end.
+	exitPoll = 100 * time.Millisecond
 )
 
 var metaGet = metav1.GetOptions{}
@@ -226,7 +229,7 @@ wait:
 	if streamErr != nil && !res.TimedOut {
 		wait = streamFailWait
 	}
-	v, err := b.waitExit(ctx, job, pod, spec.Image, res.TimedOut, wait)
+	v, err := b.waitExit(ctx, pod, spec.Image, res.TimedOut, wait)
 	if err != nil {
 		if streamErr != nil {
 			return sandbox.Result{}, b.streamErr(ctx, "attach pod "+pod, streamErr)
@@ -255,34 +258,35 @@ wait:
 
 // waitExit waits until the supervisor's container ended and returns how.
 // After a timeout the grader deleted the Pod: it may be gone.
-func (b *Backend) waitExit(ctx context.Context, job, pod, image string, timedOut bool, wait time.Duration) (podView, error) {
+func (b *Backend) waitExit(ctx context.Context, pod, image string, timedOut bool, wait time.Duration) (podView, error) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 	defer cancel()
-	var v podView
-	err := b.watchPods(wctx, job, func(p *corev1.Pod, deleted bool) (bool, error) {
-		if p.Name != pod {
-			return false, nil
-		}
-		v = classify(p, image)
-		if v.stage == stageExited {
-			return true, nil
-		}
-		if deleted || p.DeletionTimestamp != nil {
-			if timedOut {
-				v = podView{stage: stageExited}
-				return true, nil
-			}
-			return true, fmt.Errorf("pod %s was deleted during the run", pod)
-		}
-		return false, nil
-	})
-	if err != nil && wctx.Err() != nil {
-		if timedOut {
+	for {
+		p, err := b.cs.CoreV1().Pods(b.ns).Get(wctx, pod, metaGet)
+		switch {
+		case apierrors.IsNotFound(err) && timedOut:
 			return podView{stage: stageExited}, nil
+		case apierrors.IsNotFound(err):
+			return podView{}, fmt.Errorf("pod %s was deleted during the run", pod)
+		case err != nil && wctx.Err() == nil:
+			return podView{}, b.apiErr("get pod "+pod, err)
+		case err == nil:
+			if v := classify(p, image); v.stage == stageExited {
+				return v, nil
+			}
+			if p.DeletionTimestamp != nil && timedOut {
+				return podView{stage: stageExited}, nil
+			}
 		}
-		return v, fmt.Errorf("pod %s: its sandbox did not end %v after its streams did", pod, wait)
+		select {
+		case <-wctx.Done():
+			if timedOut {
+				return podView{stage: stageExited}, nil
+			}
+			return podView{}, fmt.Errorf("pod %s: its sandbox did not end %v after its streams did", pod, wait)
+		case <-time.After(exitPoll):
+		}
 	}
-	return v, err
 }
 
 // logs returns the end of the supervisor container's log, for a setup
