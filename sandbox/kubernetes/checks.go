@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -157,7 +156,7 @@ func nodePids(ctx context.Context, node string, pids int64, configz configzFunc)
 	raw, err := configz(ctx, node)
 	var st apierrors.APIStatus
 	if errors.As(err, &st) {
-		err = fmt.Errorf("%w (HTTP %d: %s)", err, st.Status().Code, strings.TrimSpace(fmt.Sprint(st.Status().Details)))
+		err = fmt.Errorf("%w (HTTP %d)", err, st.Status().Code)
 	}
 	if err != nil {
 		return fmt.Sprintf("node %s: cannot read the kubelet configuration (GET /api/v1/nodes/%s/proxy/configz: %v; RBAC: nodes/proxy get): make sure its podPidsLimit is set, at most %d", node, node, err, pids), nil
