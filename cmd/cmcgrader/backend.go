@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
 
 	"github.com/cmcgrader/cmcgrader/sandbox"
 	"github.com/cmcgrader/cmcgrader/sandbox/docker"
@@ -112,6 +114,10 @@ func (a *app) openKubernetes(ctx context.Context, f *runFlags, eng *docker.Engin
 	if f.registry != "" {
 		cfg.PullPolicy = corev1.PullIfNotPresent
 	}
+	// client-go logs through klog to stderr, e.g. every stream an
+	// interrupt or a timeout closes; the backend reports what matters
+	// itself.
+	klog.SetLogger(logr.Discard())
 	kb, err := kubernetes.New(ctx, cfg, a.log)
 	if err != nil {
 		return nil, err
