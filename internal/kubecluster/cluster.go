@@ -47,7 +47,8 @@ type Cluster struct {
 // and a kubelet in a new temporary root, and returns when the node is
 // Ready and the default service account exists. On any failure it stops
 // what it started, restores the host and returns an error that shows the
-// end of the failing component's log.
+// end of the failing component's log. Start takes no host lock: a caller
+// other than ForTest must make sure no other cluster runs on the host.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	log := opts.Log
 	if log == nil {

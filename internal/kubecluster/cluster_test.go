@@ -28,7 +28,7 @@ func TestClusterRunsPod(t *testing.T) {
 
 	start := time.Now()
 	c := ForTest(t)
-	t.Logf("timing: cluster start (build cache, control plane, node Ready) %s", time.Since(start).Round(100*time.Millisecond))
+	t.Logf("timing: ForTest (host lock, binaries, cluster up) %s", time.Since(start).Round(100*time.Millisecond))
 	ctx := t.Context()
 
 	during, err := readSysctls()

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cmcgrader/cmcgrader/internal/flock"
 )
@@ -20,9 +21,13 @@ func hostLock() string { return filepath.Join(os.TempDir(), "cmcgrader-kubeclust
 func ForTest(t testing.TB) *Cluster {
 	t.Helper()
 	ctx := t.Context()
+	waitStart := time.Now()
 	unlock, err := flock.Lock(ctx, hostLock())
 	if err != nil {
 		t.Fatalf("waiting for the host's test cluster lock %s: %v", hostLock(), err)
+	}
+	if waited := time.Since(waitStart); waited > time.Second {
+		t.Logf("kubecluster: waited %s for another test cluster on this host", waited.Round(time.Second))
 	}
 	if err := cleanStale(testLog{t}); err != nil {
 		unlock()

@@ -95,18 +95,18 @@ func mustStaging(t *testing.T) string {
 
 func TestMountsUnder(t *testing.T) {
 	const info = `22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda rw
-30 22 0:40 / /tmp/kc/kubelet/pods/x/volumes/kubernetes.io~empty-dir/work rw shared:2 - tmpfs tmpfs rw
-31 22 0:41 / /tmp/kc/containerd/state/sandboxes/y/shm rw shared:3 - tmpfs shm rw
-32 22 0:42 / /tmp/kc-other/z rw shared:4 - tmpfs tmpfs rw
-33 22 0:43 / /tmp/kc/with\040space rw shared:5 - tmpfs tmpfs rw
-34 22 0:44 / /tmp/kc rw shared:6 - tmpfs tmpfs rw
+30 22 0:40 / /srv/kc/kubelet/pods/x/volumes/kubernetes.io~empty-dir/work rw shared:2 - tmpfs tmpfs rw
+31 22 0:41 / /srv/kc/containerd/state/sandboxes/y/shm rw shared:3 - tmpfs shm rw
+32 22 0:42 / /srv/kc-other/z rw shared:4 - tmpfs tmpfs rw
+33 22 0:43 / /srv/kc/with\040space rw shared:5 - tmpfs tmpfs rw
+34 22 0:44 / /srv/kc rw shared:6 - tmpfs tmpfs rw
 `
-	got := mountsUnder([]byte(info), "/tmp/kc")
+	got := mountsUnder([]byte(info), "/srv/kc")
 	want := []string{
-		"/tmp/kc/kubelet/pods/x/volumes/kubernetes.io~empty-dir/work",
-		"/tmp/kc/containerd/state/sandboxes/y/shm",
-		"/tmp/kc/with space",
-		"/tmp/kc",
+		"/srv/kc/kubelet/pods/x/volumes/kubernetes.io~empty-dir/work",
+		"/srv/kc/containerd/state/sandboxes/y/shm",
+		"/srv/kc/with space",
+		"/srv/kc",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("mountsUnder = %q, want %q", got, want)
