@@ -8,7 +8,7 @@ IMAGE     := cmcgrader-sandbox:go$(GOVERSION)
 DEMO      := build/demo
 CANDIDATE ?= candidate/subset
 
-.PHONY: all build tools browser registry image demo test vet clean bench
+.PHONY: all build tools browser registry kube-deps image demo test vet clean bench
 
 all: build
 
@@ -43,6 +43,22 @@ registry:
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null; \
 	}
 
+# What the test Kubernetes cluster (internal/kubecluster) runs besides the
+# Kubernetes binaries it builds itself: etcd, the CNI plugins, containerd
+# and gcc with a static libc (for the pod sandbox program), installed from
+# Debian's packages when missing.
+KUBE_DEPS := /usr/bin/etcd:etcd-server /usr/lib/cni/bridge:containernetworking-plugins \
+	/usr/bin/containerd:containerd /usr/bin/gcc:gcc /usr/include/stdio.h:libc6-dev
+kube-deps:
+	@missing=""; for dep in $(KUBE_DEPS); do \
+		[ -e "$${dep%%:*}" ] || missing="$$missing $${dep#*:}"; \
+	done; \
+	[ -z "$$missing" ] || { \
+		command -v apt-get >/dev/null 2>&1 || { echo "missing:$$missing: install them with your package manager" >&2; exit 1; }; \
+		echo "installing$$missing"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	}
+
 # The base sandbox image, built from Debian packages and the Go module proxy
 # (no container registry needed). When it exists, only the grader's own
 # files in it (the supervisor, the JUnit reporter, opa) are brought up to
@@ -74,7 +90,7 @@ vet:
 	test -z "$$(gofmt -l cmd grader internal sandbox tasks bench)" || { gofmt -l cmd grader internal sandbox tasks bench; exit 1; }
 	$(GO) vet ./...
 
-test: image browser registry vet
+test: image browser registry kube-deps vet
 	$(GO) test -count=1 -timeout 75m ./...
 
 clean:

@@ -12,7 +12,7 @@ import (
 // TestNoBackendDeps checks that grading links no sandbox backend: the
 // grading packages and the sandbox contract import nothing of the Docker
 // engine's client, containerd or OpenTelemetry, which sandbox/docker
-// brings in. A backend is chosen by the command that wires it.
+// brings in, nor of the Kubernetes client, which sandbox/kubernetes does. A backend is chosen by the command that wires it.
 func TestNoBackendDeps(t *testing.T) {
 	const module = "github.com/cmcgrader/cmcgrader"
 	grading := []string{
@@ -22,7 +22,7 @@ func TestNoBackendDeps(t *testing.T) {
 		module + "/sandbox",
 		module + "/sandbox/internal/...",
 	}
-	banned := []string{"github.com/moby/", "github.com/docker/", "github.com/containerd/", "go.opentelemetry.io/"}
+	banned := []string{"github.com/moby/", "github.com/docker/", "github.com/containerd/", "go.opentelemetry.io/", "k8s.io/"}
 	// go-units parses sizes such as 512MiB; it imports only the standard
 	// library, and no engine code.
 	allowed := map[string]bool{"github.com/docker/go-units": true}
@@ -43,7 +43,7 @@ func TestNoBackendDeps(t *testing.T) {
 	for _, dep := range deps {
 		for _, b := range banned {
 			if strings.HasPrefix(dep, b) && !allowed[dep] {
-				t.Errorf("grading depends on %s: only a backend (sandbox/docker) may import %s", dep, b)
+				t.Errorf("grading depends on %s: only a backend (sandbox/docker, sandbox/kubernetes) may import %s", dep, b)
 			}
 		}
 	}

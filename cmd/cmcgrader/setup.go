@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -13,7 +12,6 @@ import (
 	"github.com/cmcgrader/cmcgrader/grader/report"
 	"github.com/cmcgrader/cmcgrader/internal/bytesize"
 	"github.com/cmcgrader/cmcgrader/sandbox"
-	"github.com/cmcgrader/cmcgrader/sandbox/docker"
 )
 
 // runFlags are the flags of every command that runs tasks in sandboxes.
@@ -28,11 +26,12 @@ type runFlags struct {
 	progress       string
 	cache          string
 	apart          bool
+	backendFlags
 }
 
 func (f *runFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.image, "image", "", "grading image to use as is (default: built from the bank's Go version and the base's modules)")
-	fl.StringVar(&f.runtime, "runtime", "", "OCI runtime for sandboxes, e.g. runsc (default: the engine's)")
+	fl.StringVar(&f.runtime, "runtime", "", "OCI runtime for sandboxes, e.g. runsc; with --backend kubernetes a RuntimeClass, e.g. gvisor (default: the engine's or the cluster's)")
 	fl.IntVar(&f.jobs, "jobs", 0, "tasks run at once (default: one per two CPUs, no more than fit in the host's memory at --memory each)")
 	f.maxRepo = bytesize.Flag(repo.DefaultFetchBytes)
 	fl.Var(&f.maxRepo, "max-repo-size", "largest repository fetched (the pack sent), e.g. 512MiB")
@@ -45,6 +44,7 @@ func (f *runFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.progress, "progress", "auto", "progress display: auto (on a terminal), always or never")
 	fl.BoolVar(&f.apart, "apart", false, "run each task in a sandbox of its own, never a candidate's Go tasks in one go test (slower; to compare)")
 	fl.StringVar(&f.cache, "cache", "", "folder for a mirror of the base repository, so a fork's fetch transfers only what it added")
+	f.backendFlags.register(fl)
 }
 
 func (f *runFlags) check() error {
@@ -58,46 +58,29 @@ func (f *runFlags) check() error {
 	case f.jobs == 0:
 		f.jobs = defaultJobs(int64(f.memory))
 	}
-	return nil
+	return f.backendFlags.check()
 }
 
-// newGrader connects to Docker, collects leftovers of crashed runs, checks
-// the runtime and returns a Grader for total tasks. The caller runs the
-// returned cleanup when done.
+// newGrader opens the sandbox backend (openSandboxes), and returns a
+// Grader for total tasks. The caller runs the returned cleanup when done.
 func (a *app) newGrader(ctx context.Context, f *runFlags, total int) (*grader.Grader, func(), error) {
-	eng, err := docker.New(ctx, a.log)
+	sb, err := a.openSandboxes(ctx, f)
 	if err != nil {
 		return nil, nil, err
 	}
 	// A second interrupt quits before the runs remove their sandboxes:
 	// remove what is left on the way out.
 	a.atQuit(func(ctx context.Context) {
-		if n, err := eng.RemoveOwn(ctx); err != nil {
+		if n, err := sb.removeOwn(ctx); err != nil {
 			a.log.WithError(err).Warn("could not remove every sandbox; the next run collects them")
 		} else if n > 0 {
 			a.log.WithField("removed", n).Info("removed the sandboxes still there")
 		}
 	})
-	cleanup := func() { a.atQuit(nil); eng.Close() }
-	if n, err := eng.GC(ctx); err != nil {
-		a.log.WithError(err).Warn("could not collect leftovers of earlier runs")
-	} else if n > 0 {
-		a.log.WithField("removed", n).Info("collected leftovers of earlier runs")
-	}
-	if f.runtime != "" {
-		ok, err := eng.HasRuntime(ctx, f.runtime)
-		if err != nil {
-			cleanup()
-			return nil, nil, err
-		}
-		if !ok {
-			cleanup()
-			return nil, nil, fmt.Errorf("--runtime %s: the Docker engine has no such runtime; register it in the daemon's configuration", f.runtime)
-		}
-	}
+	cleanup := func() { a.atQuit(nil); sb.close() }
 	g := &grader.Grader{
-		Runner:  eng,
-		Images:  &docker.Images{Engine: eng, Log: a.log, Fixed: f.image, GoProxy: os.Getenv("GOPROXY")},
+		Runner:  sb.runner,
+		Images:  sb.images,
 		Log:     a.log,
 		Limits:  sandbox.Limits{Memory: int64(f.memory), CPUs: f.cpus, TmpBytes: int64(f.tmpSize)},
 		Runtime: f.runtime,
@@ -106,7 +89,7 @@ func (a *app) newGrader(ctx context.Context, f *runFlags, total int) (*grader.Gr
 		Fetch:   repo.FetchOptions{MaxBytes: int64(f.maxRepo), Timeout: f.fetchTimeout},
 		Version: graderVersion(),
 		// The receipt names the image's Go and Node versions.
-		Toolchain: grader.SandboxToolchain{Runner: eng, Runtime: f.runtime},
+		Toolchain: grader.SandboxToolchain{Runner: sb.runner, Runtime: f.runtime},
 	}
 	if f.cache != "" {
 		if g.Cache, err = repo.OpenFetchCache(f.cache); err != nil {
@@ -117,7 +100,7 @@ func (a *app) newGrader(ctx context.Context, f *runFlags, total int) (*grader.Gr
 	if showProgress(f.progress, a.stderr) {
 		tp := report.NewTerminalProgress(a.stderr, total)
 		g.Progress = tp
-		cleanup = func() { tp.Close(); a.atQuit(nil); eng.Close() }
+		cleanup = func() { tp.Close(); a.atQuit(nil); sb.close() }
 	}
 	return g, cleanup, nil
 }

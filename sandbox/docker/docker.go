@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -141,13 +140,4 @@ func (d *Engine) mergeLabels(extra map[string]string) map[string]string {
 	maps.Copy(out, extra)
 	maps.Copy(out, d.Labels())
 	return out
-}
-
-// hostname is os.Hostname with a stable fallback.
-func hostname() string {
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		return "unknown-host"
-	}
-	return h
 }

@@ -45,10 +45,10 @@ func TestGC(t *testing.T) {
 		keep  bool
 	}{
 		{"self", d.owner, true},
-		{"live child", Owner{host, child.Process.Pid, childStart}.String(), true},
-		{"other host", Owner{"other-host.invalid", 1, 1}.String(), true},
-		{"exited", Owner{host, gone.Process.Pid, 1}.String(), false},
-		{"pid reused", Owner{host, self.PID, self.Start + 1}.String(), false},
+		{"live child", Owner{Host: host, PID: child.Process.Pid, Start: childStart}.String(), true},
+		{"other host", Owner{Host: "other-host.invalid", PID: 1, Start: 1}.String(), true},
+		{"exited", Owner{Host: host, PID: gone.Process.Pid, Start: 1}.String(), false},
+		{"pid reused", Owner{Host: host, PID: self.PID, Start: self.Start + 1}.String(), false},
 		{"malformed", "not-an-owner", false},
 		{"missing", "", false},
 	}

@@ -1,13 +1,7 @@
 package docker
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"strconv"
-	"strings"
+	"github.com/cmcgrader/cmcgrader/sandbox/internal/owner"
 )
 
 // Labels the grader puts on every Docker object it creates.
@@ -19,112 +13,30 @@ const (
 	LabelOwner = "dev.cmcgrader.owner"
 )
 
-// Owner identifies one grader process. Start is the process start time
-// (field 22 of /proc/PID/stat, in clock ticks since boot), so that a PID
-// reused by another process is not mistaken for the owner.
-type Owner struct {
-	Host  string // hostname of the machine (or container) running the grader
-	PID   int    // process ID
-	Start uint64 // process start time in clock ticks since boot
-}
-
-// String formats o as the LabelOwner value HOST/PID/START.
-func (o Owner) String() string {
-	return fmt.Sprintf("%s/%d/%d", o.Host, o.PID, o.Start)
-}
-
-// errOwner is returned by ParseOwner for malformed values.
-var errOwner = errors.New("malformed owner label")
+// Owner identifies one grader process: see package sandbox/internal/owner.
+type Owner = owner.Owner
 
 // ParseOwner parses a LabelOwner value made by Owner.String.
-func ParseOwner(s string) (Owner, error) {
-	// Host names hold no "/", so a valid value has exactly three parts.
-	parts := strings.Split(s, "/")
-	if len(parts) != 3 || parts[0] == "" {
-		return Owner{}, fmt.Errorf("%w: %q", errOwner, s)
-	}
-	pid, err := strconv.Atoi(parts[1])
-	if err != nil || pid <= 0 {
-		return Owner{}, fmt.Errorf("%w: %q: bad pid", errOwner, s)
-	}
-	start, err := strconv.ParseUint(parts[2], 10, 64)
-	if err != nil {
-		return Owner{}, fmt.Errorf("%w: %q: bad start time", errOwner, s)
-	}
-	return Owner{Host: parts[0], PID: pid, Start: start}, nil
-}
+func ParseOwner(s string) (Owner, error) { return owner.Parse(s) }
 
 // selfOwner returns the LabelOwner value of the current process.
-func selfOwner() (string, error) {
-	pid := os.Getpid()
-	start, err := processStart(pid)
-	if err != nil {
-		return "", fmt.Errorf("owner label: %w (the sandbox needs Linux /proc)", err)
-	}
-	return Owner{Host: hostname(), PID: pid, Start: start}.String(), nil
+func selfOwner() (string, error) { return owner.Self() }
+
+// processStart reads the start time of process pid (owner.ProcessStart).
+func processStart(pid int) (uint64, error) { return owner.ProcessStart(pid) }
+
+// liveness decides the state of the owner label value s (owner.Liveness).
+func liveness(s, host string, started func(pid int) (uint64, error)) owner.State {
+	return owner.Liveness(s, host, started)
 }
 
-// processStart reads the start time of process pid from /proc. The error
-// wraps fs.ErrNotExist when the process does not exist.
-func processStart(pid int) (uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	return parseStat(b)
-}
-
-// parseStat extracts field 22 (starttime) from the contents of a
-// /proc/PID/stat file. Field 2 (the command name, in parentheses) may hold
-// spaces and parentheses itself, so fields are counted after the last ')'.
-func parseStat(b []byte) (uint64, error) {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, errors.New("parse /proc stat: no command name")
-	}
-	// After ")" come fields 3, 4, ...; starttime is field 22.
-	f := strings.Fields(string(b[i+1:]))
-	const idx = 22 - 3
-	if len(f) <= idx {
-		return 0, errors.New("parse /proc stat: too few fields")
-	}
-	v, err := strconv.ParseUint(f[idx], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("parse /proc stat: start time: %w", err)
-	}
-	return v, nil
-}
-
-// ownerState is what GC concludes about an object's owner.
-type ownerState int
-
+// The states liveness returns.
 const (
-	ownerAlive   ownerState = iota // the owner process runs: keep
-	ownerForeign                   // owned on another host: cannot tell, keep
-	ownerDead                      // the owner is gone (or PID reused): remove
-	ownerInvalid                   // label missing or malformed: remove
+	ownerAlive   = owner.Alive
+	ownerForeign = owner.Foreign
+	ownerDead    = owner.Dead
+	ownerInvalid = owner.Invalid
 )
 
-// liveness decides the state of the owner label value s, as seen from host.
-// started reports a process's start time; its error wraps fs.ErrNotExist
-// when the process is gone. Any other error keeps the object (alive): GC
-// must never remove what a live grader uses.
-func liveness(s, host string, started func(pid int) (uint64, error)) ownerState {
-	o, err := ParseOwner(s)
-	if err != nil {
-		return ownerInvalid
-	}
-	if o.Host != host {
-		return ownerForeign
-	}
-	start, err := started(o.PID)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return ownerDead
-	case err != nil:
-		return ownerAlive
-	case start != o.Start:
-		return ownerDead
-	}
-	return ownerAlive
-}
+// hostname is os.Hostname with a stable fallback.
+func hostname() string { return owner.Hostname() }

@@ -1,4 +1,4 @@
-package docker
+package owner
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-func TestParseOwner(t *testing.T) {
+func TestParse(t *testing.T) {
 	tests := []struct {
 		in      string
 		want    Owner
@@ -28,9 +28,9 @@ func TestParseOwner(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := ParseOwner(tt.in)
+			got, err := Parse(tt.in)
 			if (err != nil) != tt.wantErr {
-				t.Fatalf("ParseOwner(%q) error = %v, wantErr %v", tt.in, err, tt.wantErr)
+				t.Fatalf("Parse(%q) error = %v, wantErr %v", tt.in, err, tt.wantErr)
 			}
 			if err != nil {
 				if !errors.Is(err, errOwner) {
@@ -39,7 +39,7 @@ func TestParseOwner(t *testing.T) {
 				return
 			}
 			if got != tt.want {
-				t.Errorf("ParseOwner(%q) = %+v, want %+v", tt.in, got, tt.want)
+				t.Errorf("Parse(%q) = %+v, want %+v", tt.in, got, tt.want)
 			}
 			if s := got.String(); s != tt.in {
 				t.Errorf("String() = %q, want %q", s, tt.in)
@@ -93,38 +93,38 @@ func TestLiveness(t *testing.T) {
 	}
 	tests := []struct {
 		label string
-		want  ownerState
+		want  State
 	}{
-		{label: "here/100/5000", want: ownerAlive},
-		{label: "here/100/4999", want: ownerDead}, // PID reused
-		{label: "here/200/5000", want: ownerDead}, // process gone
-		{label: "here/666/1", want: ownerAlive},   // cannot tell: keep
-		{label: "there/200/5000", want: ownerForeign},
-		{label: "", want: ownerInvalid},
-		{label: "garbage", want: ownerInvalid},
+		{label: "here/100/5000", want: Alive},
+		{label: "here/100/4999", want: Dead}, // PID reused
+		{label: "here/200/5000", want: Dead}, // process gone
+		{label: "here/666/1", want: Alive},   // cannot tell: keep
+		{label: "there/200/5000", want: Foreign},
+		{label: "", want: Invalid},
+		{label: "garbage", want: Invalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.label, func(t *testing.T) {
-			if got := liveness(tt.label, "here", started); got != tt.want {
-				t.Errorf("liveness(%q) = %d, want %d", tt.label, got, tt.want)
+			if got := Liveness(tt.label, "here", started); got != tt.want {
+				t.Errorf("Liveness(%q) = %d, want %d", tt.label, got, tt.want)
 			}
 		})
 	}
 }
 
 func TestSelfOwner(t *testing.T) {
-	s, err := selfOwner()
+	s, err := Self()
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := ParseOwner(s)
+	o, err := Parse(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.PID != os.Getpid() || o.Host != hostname() {
-		t.Errorf("selfOwner() = %q, want this process on %s", s, hostname())
+	if o.PID != os.Getpid() || o.Host != Hostname() {
+		t.Errorf("Self() = %q, want this process on %s", s, Hostname())
 	}
-	if got := liveness(s, hostname(), processStart); got != ownerAlive {
-		t.Errorf("liveness(self) = %d, want alive", got)
+	if got := Liveness(s, Hostname(), ProcessStart); got != Alive {
+		t.Errorf("Liveness(self) = %d, want alive", got)
 	}
 }
