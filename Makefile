@@ -8,7 +8,7 @@ IMAGE     := cmcgrader-sandbox:go$(GOVERSION)
 DEMO      := build/demo
 CANDIDATE ?= candidate/subset
 
-.PHONY: all build tools browser registry kube-deps image demo test vet clean bench
+.PHONY: all build tools browser registry kube-deps kube image demo test vet clean bench
 
 all: build
 
@@ -90,7 +90,18 @@ vet:
 	test -z "$$(gofmt -l cmd grader internal sandbox tasks bench)" || { gofmt -l cmd grader internal sandbox tasks bench; exit 1; }
 	$(GO) vet ./...
 
-test: image browser registry kube-deps vet
+# The Kubernetes binaries the test cluster runs, built once from the Go
+# module proxy and cached (internal/kubecluster).
+kube: kube-deps
+	$(GO) run ./internal/kubecluster/kubebuild
+
+# The one-time Kubernetes build compiles while the image build mostly
+# downloads, so that neither waits for the other.
+test: browser registry kube-deps
+	@$(GO) run ./internal/kubecluster/kubebuild & kb=$$!; \
+	$(MAKE) --no-print-directory image vet; st=$$?; \
+	wait $$kb || { echo "building the Kubernetes binaries failed" >&2; exit 1; }; \
+	exit $$st
 	$(GO) test -count=1 -timeout 75m ./...
 
 clean:
