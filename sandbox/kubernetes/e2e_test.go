@@ -76,6 +76,7 @@ func TestE2E(t *testing.T) {
 	t.Run("ImageMissing", e.imageMissing)
 	t.Run("GC", e.gc)
 	t.Run("SameAsDocker", e.sameAsDocker)
+	t.Run("SampleSameAsDocker", e.sampleSameAsDocker(c))
 }
 
 // e2eImage is the grading image: CMCGRADER_TEST_IMAGE, else the one
