@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"time"
 )
@@ -81,6 +83,22 @@ const (
 	// PrivateDir holds Spec.Private during the run.
 	PrivateDir = "/tmp/cmcgrader-private"
 )
+
+// Check reports a spec no backend can run: no image, no command, or a
+// negative limit.
+func (s Spec) Check() error {
+	lim := s.Limits.WithDefaults()
+	switch {
+	case s.Image == "":
+		return errors.New("sandbox spec: image is required")
+	case len(s.Cmd) == 0:
+		return errors.New("sandbox spec: cmd is required")
+	case lim.Timeout < 0, lim.Memory < 0, lim.CPUs < 0, lim.Pids < 0,
+		lim.WorkspaceBytes < 0, lim.TmpBytes < 0, lim.OutputBytes < 0:
+		return fmt.Errorf("sandbox spec: limits must not be negative: %+v", lim)
+	}
+	return nil
+}
 
 // Workdir is where the workspace is unpacked and Cmd runs.
 const Workdir = "/work"

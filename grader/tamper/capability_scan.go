@@ -84,49 +84,43 @@ func (cs *capScan) run(ctx context.Context, r *tamperRun) error {
 		return err
 	}
 	for _, c := range cs.js {
-		cand, base, big, err := r.bothSides(c)
-		if err != nil {
+		if err := cs.analyse(r, c, jsCapabilities); err != nil {
 			return err
-		}
-		if big != "" {
-			cs.results = append(cs.results, capFound{c.path, Capability{Kind: report.CapFramework, Detail: "not analysed: " + big}})
-			continue
-		}
-		caps, err := jsCapabilities(c.path, cand, base)
-		if err != nil {
-			cs.results = append(cs.results, capFound{c.path, Capability{Kind: report.CapFramework, Detail: "not analysed: " + err.Error()}})
-			continue
-		}
-		for _, cp := range caps {
-			cs.results = append(cs.results, capFound{c.path, cp})
 		}
 	}
-	return cs.runRego(r)
-}
-
-// runRego analyses the changed Rego files but the hidden ones, which
-// grading replaces.
-func (cs *capScan) runRego(r *tamperRun) error {
+	rego := func(name string, cand, base []byte) ([]Capability, error) {
+		return regoCapabilities(name, cand, base, r.rego)
+	}
 	for _, c := range cs.rego {
 		if len(r.hidden[c.path]) > 0 {
-			continue
+			continue // grading puts the hidden file there instead
 		}
-		cand, base, big, err := r.bothSides(c)
-		if err != nil {
+		if err := cs.analyse(r, c, rego); err != nil {
 			return err
 		}
-		if big != "" {
-			cs.results = append(cs.results, capFound{c.path, Capability{Kind: report.CapFramework, Detail: "not analysed: " + big}})
-			continue
-		}
-		caps, err := regoCapabilities(c.path, cand, base, r.rego)
-		if err != nil {
-			cs.results = append(cs.results, capFound{c.path, Capability{Kind: report.CapFramework, Detail: "not analysed: " + err.Error()}})
-			continue
-		}
-		for _, cp := range caps {
-			cs.results = append(cs.results, capFound{c.path, cp})
-		}
+	}
+	return nil
+}
+
+// analyse reads both sides of changed file c and adds what caps finds in
+// it; a file too large to read, or one caps cannot analyse, is flagged
+// "not analysed".
+func (cs *capScan) analyse(r *tamperRun, c treeChange, caps func(name string, cand, base []byte) ([]Capability, error)) error {
+	cand, base, big, err := r.bothSides(c)
+	if err != nil {
+		return err
+	}
+	if big != "" {
+		cs.results = append(cs.results, capFound{c.path, Capability{Kind: report.CapFramework, Detail: "not analysed: " + big}})
+		return nil
+	}
+	found, err := caps(c.path, cand, base)
+	if err != nil {
+		cs.results = append(cs.results, capFound{c.path, Capability{Kind: report.CapFramework, Detail: "not analysed: " + err.Error()}})
+		return nil
+	}
+	for _, cp := range found {
+		cs.results = append(cs.results, capFound{c.path, cp})
 	}
 	return nil
 }

@@ -50,17 +50,9 @@ type Cluster struct {
 // end of the failing component's log. Start takes no host lock: a caller
 // other than ForTest must make sure no other cluster runs on the host.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
-	log := opts.Log
-	if log == nil {
-		log = io.Discard
-	}
-	cacheDir := opts.CacheDir
-	if cacheDir == "" {
-		dir, err := defaultCacheDir()
-		if err != nil {
-			return nil, err
-		}
-		cacheDir = dir
+	log, cacheDir, err := opts.resolve()
+	if err != nil {
+		return nil, err
 	}
 	if err := checkHostTools(); err != nil {
 		return nil, err

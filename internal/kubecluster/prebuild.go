@@ -11,18 +11,25 @@ import (
 // the long one-time compile overlaps the image's downloads rather than
 // the tests.
 func Build(ctx context.Context, opts Options) error {
-	log := opts.Log
+	log, cacheDir, err := opts.resolve()
+	if err != nil {
+		return err
+	}
+	_, err = ensureBinaries(ctx, cacheDir, log)
+	return err
+}
+
+// resolve returns the progress writer and the cache folder of o, their
+// defaults for the zero values.
+func (o Options) resolve() (log io.Writer, cacheDir string, err error) {
+	log, cacheDir = o.Log, o.CacheDir
 	if log == nil {
 		log = io.Discard
 	}
-	cacheDir := opts.CacheDir
 	if cacheDir == "" {
-		dir, err := defaultCacheDir()
-		if err != nil {
-			return err
+		if cacheDir, err = defaultCacheDir(); err != nil {
+			return nil, "", err
 		}
-		cacheDir = dir
 	}
-	_, err := ensureBinaries(ctx, cacheDir, log)
-	return err
+	return log, cacheDir, nil
 }

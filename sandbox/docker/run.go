@@ -1,9 +1,7 @@
 package docker
 
 import (
-	"archive/tar"
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -42,7 +40,7 @@ const (
 // spec.Workspace until it is sent or the run ends; it does not close it.
 func (d *Engine) Run(ctx context.Context, spec sandbox.Spec) (sandbox.Result, error) {
 	lim := spec.Limits.WithDefaults()
-	if err := validate(spec, lim); err != nil {
+	if err := spec.Check(); err != nil {
 		return sandbox.Result{}, err
 	}
 	env, err := protocol.Env(spec.Env)
@@ -160,10 +158,10 @@ wait:
 			return sandbox.Result{}, d.streamErr(ctx, "wait container", err)
 		case err := <-sending:
 			inDone <- err // for the deferred receive
-			var rerr *workspaceReadError
+			var rerr *protocol.WorkspaceReadError
 			if errors.As(err, &rerr) {
 				d.kill(ctx, id, log)
-				return sandbox.Result{}, fmt.Errorf("send workspace: %w", rerr.err)
+				return sandbox.Result{}, fmt.Errorf("send workspace: %w", rerr.Err)
 			}
 			if err != nil {
 				log.WithError(err).Debug("workspace not fully sent")
@@ -272,39 +270,16 @@ func drain(outDone <-chan error, att client.ContainerAttachResult) error {
 	}
 }
 
-// workspaceReadError marks a failure to read sandbox.Spec.Workspace: the grader's
-// fault, unlike a failed write to a container that already exited.
-type workspaceReadError struct{ err error }
-
-func (e *workspaceReadError) Error() string { return "read workspace: " + e.err.Error() }
-
-type readErrMarker struct{ r io.Reader }
-
-func (m readErrMarker) Read(p []byte) (int, error) {
-	n, err := m.r.Read(p)
-	if err != nil && err != io.EOF {
-		err = &workspaceReadError{err}
-	}
-	return n, err
-}
-
-// sendWorkspace writes the private section, then the workspace tar, to
-// the container's stdin and closes it. A nil workspace sends an empty
-// archive.
+// sendWorkspace writes protocol.Stdin (the private section, then the
+// workspace tar) to the container's stdin and closes it.
 func sendWorkspace(att client.ContainerAttachResult, private []byte, ws io.Reader) error {
-	if ws == nil {
-		var empty bytes.Buffer
-		_ = tar.NewWriter(&empty).Close()
-		ws = &empty
-	}
-	ws = io.MultiReader(bytes.NewReader(private), ws)
 	// A tar written straight through a pipe arrives in many small pieces
 	// (a header, then a file's content); each would be a write to the
 	// engine's connection. Batching them makes a 30,000-file workspace
 	// arrive several times faster. (The anonymous struct hides bufio's
 	// ReadFrom, which would hand the copy back to the connection.)
 	bw := bufio.NewWriterSize(att.Conn, sendBufferBytes)
-	_, err := io.Copy(struct{ io.Writer }{bw}, readErrMarker{ws})
+	_, err := io.Copy(struct{ io.Writer }{bw}, protocol.Stdin(private, ws))
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
 	}
@@ -407,20 +382,6 @@ func hostConfig(spec sandbox.Spec, lim sandbox.Limits, volume string) *container
 			PidsLimit:  &pids,
 		},
 	}
-}
-
-// validate checks the fields Run needs; lim has defaults applied.
-func validate(spec sandbox.Spec, lim sandbox.Limits) error {
-	switch {
-	case spec.Image == "":
-		return errors.New("sandbox spec: image is required")
-	case len(spec.Cmd) == 0:
-		return errors.New("sandbox spec: cmd is required")
-	case lim.Timeout < 0, lim.Memory < 0, lim.CPUs < 0, lim.Pids < 0,
-		lim.WorkspaceBytes < 0, lim.TmpBytes < 0, lim.OutputBytes < 0:
-		return fmt.Errorf("sandbox spec: limits must not be negative: %+v", lim)
-	}
-	return nil
 }
 
 // randomName returns a fresh name for a run's container and volume.

@@ -545,11 +545,17 @@ func TestHostConfig(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	ok := sandbox.Spec{Image: "img", Cmd: []string{"true"}}
-	if err := validate(ok, ok.Limits.WithDefaults()); err != nil {
-		t.Errorf("validate(ok) = %v", err)
+	if err := ok.Check(); err != nil {
+		t.Errorf("Check(ok) = %v", err)
 	}
-	bad := sandbox.Limits{Timeout: -time.Second}.WithDefaults()
-	if err := validate(ok, bad); err == nil {
+	bad := ok
+	bad.Limits = sandbox.Limits{Timeout: -time.Second}
+	if err := bad.Check(); err == nil {
 		t.Error("negative timeout accepted")
+	}
+	for _, s := range []sandbox.Spec{{Cmd: []string{"true"}}, {Image: "img"}} {
+		if err := s.Check(); err == nil {
+			t.Errorf("%+v accepted", s)
+		}
 	}
 }

@@ -1,8 +1,6 @@
 package kubernetes
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -47,7 +45,7 @@ var metaGet = metav1.GetOptions{}
 // until it is sent or the run ends; it does not close it.
 func (b *Backend) Run(ctx context.Context, spec sandbox.Spec) (sandbox.Result, error) {
 	lim := spec.Limits.WithDefaults()
-	if err := validate(spec, lim); err != nil {
+	if err := spec.Check(); err != nil {
 		return sandbox.Result{}, err
 	}
 	env, err := protocol.Env(spec.Env)
@@ -203,10 +201,10 @@ wait:
 		case err := <-sending:
 			inDone <- err // for the deferred receive
 			sending = nil
-			var rerr *workspaceReadError
+			var rerr *protocol.WorkspaceReadError
 			if errors.As(err, &rerr) {
 				b.kill(ctx, job, pod, log)
-				return sandbox.Result{}, fmt.Errorf("send workspace: %w", rerr.err)
+				return sandbox.Result{}, fmt.Errorf("send workspace: %w", rerr.Err)
 			}
 		case <-timer.C:
 			if res.TimedOut {
@@ -351,53 +349,17 @@ func (b *Backend) deleteJob(ctx context.Context, name string) error {
 	return b.cs.BatchV1().Jobs(b.ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg, GracePeriodSeconds: ptr(int64(0))})
 }
 
-// workspaceReadError marks a failure to read sandbox.Spec.Workspace: the
-// grader's fault, unlike a failed write to a Pod that already ended.
-type workspaceReadError struct{ err error }
-
-func (e *workspaceReadError) Error() string { return "read workspace: " + e.err.Error() }
-
-type readErrMarker struct{ r io.Reader }
-
-func (m readErrMarker) Read(p []byte) (int, error) {
-	n, err := m.r.Read(p)
-	if err != nil && err != io.EOF {
-		err = &workspaceReadError{err}
-	}
-	return n, err
-}
-
-// sendWorkspace writes the private section, then the workspace tar, to w
-// and closes it (which closes the Pod's stdin). A nil workspace sends an
-// empty archive.
+// sendWorkspace writes protocol.Stdin (the private section, then the
+// workspace tar) to w and closes it, which closes the Pod's stdin.
 func sendWorkspace(w *io.PipeWriter, private []byte, ws io.Reader) error {
-	if ws == nil {
-		var empty bytes.Buffer
-		_ = tar.NewWriter(&empty).Close()
-		ws = &empty
-	}
-	_, err := io.Copy(w, readErrMarker{io.MultiReader(bytes.NewReader(private), ws)})
-	var rerr *workspaceReadError
+	_, err := io.Copy(w, protocol.Stdin(private, ws))
+	var rerr *protocol.WorkspaceReadError
 	if errors.As(err, &rerr) {
 		_ = w.CloseWithError(err)
 		return err
 	}
 	_ = w.Close()
 	return err
-}
-
-// validate checks the fields Run needs; lim has defaults applied.
-func validate(spec sandbox.Spec, lim sandbox.Limits) error {
-	switch {
-	case spec.Image == "":
-		return errors.New("sandbox spec: image is required")
-	case len(spec.Cmd) == 0:
-		return errors.New("sandbox spec: cmd is required")
-	case lim.Timeout < 0, lim.Memory < 0, lim.CPUs < 0, lim.Pids < 0,
-		lim.WorkspaceBytes < 0, lim.TmpBytes < 0, lim.OutputBytes < 0:
-		return fmt.Errorf("sandbox spec: limits must not be negative: %+v", lim)
-	}
-	return nil
 }
 
 // randomHex returns n random bytes in hex.
