@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cmcgrader/cmcgrader/internal/mountinfo"
 )
 
 // hostSysctls are the host settings the kubelet rewrites at start; Stop
@@ -120,44 +122,6 @@ func defaultRouteInterface(routes []byte) string {
 	return ""
 }
 
-// mountsUnder lists the mount points at or below root in the text of
-// /proc/self/mountinfo, deepest first.
-func mountsUnder(mountinfo []byte, root string) []string {
-	var mounts []string
-	sc := bufio.NewScanner(bytes.NewReader(mountinfo))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 5 {
-			continue
-		}
-		mp := unescapeMount(f[4])
-		if mp == root || strings.HasPrefix(mp, root+"/") {
-			mounts = append(mounts, mp)
-		}
-	}
-	slices.SortStableFunc(mounts, func(a, b string) int { return len(b) - len(a) })
-	return mounts
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
 // unmountUnder detaches every mount at or below root (pods' volumes,
 // containerd's snapshots and sandboxes' /dev/shm).
 func unmountUnder(root string) error {
@@ -166,7 +130,7 @@ func unmountUnder(root string) error {
 		return fmt.Errorf("listing mounts: %w", err)
 	}
 	var errs []error
-	for _, mp := range mountsUnder(data, root) {
+	for _, mp := range mountinfo.Under(data, root) {
 		if err := syscall.Unmount(mp, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
 			errs = append(errs, fmt.Errorf("unmounting %s: %w", mp, err))
 		}

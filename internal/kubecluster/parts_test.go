@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cmcgrader/cmcgrader/internal/mountinfo"
 )
 
 func TestStagingVersion(t *testing.T) {
@@ -101,7 +103,7 @@ func TestMountsUnder(t *testing.T) {
 33 22 0:43 / /srv/kc/with\040space rw shared:5 - tmpfs tmpfs rw
 34 22 0:44 / /srv/kc rw shared:6 - tmpfs tmpfs rw
 `
-	got := mountsUnder([]byte(info), "/srv/kc")
+	got := mountinfo.Under([]byte(info), "/srv/kc")
 	want := []string{
 		"/srv/kc/kubelet/pods/x/volumes/kubernetes.io~empty-dir/work",
 		"/srv/kc/containerd/state/sandboxes/y/shm",

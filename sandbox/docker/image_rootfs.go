@@ -16,8 +16,6 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -26,6 +24,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/cmcgrader/cmcgrader/internal/capture"
+	"github.com/cmcgrader/cmcgrader/internal/mountinfo"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
@@ -458,39 +457,13 @@ func unmountBelow(dir string) error {
 	if err != nil {
 		return err
 	}
-	var points []string
-	for line := range strings.Lines(string(data)) {
-		fields := strings.Fields(line)
-		if len(fields) < 5 {
-			continue
+	for _, p := range mountinfo.Under(data, dir) {
+		if p == dir {
+			continue // what is below dir, not dir itself
 		}
-		p := unescapeMount(fields[4])
-		if strings.HasPrefix(p, dir+"/") {
-			points = append(points, p)
-		}
-	}
-	// Deepest first.
-	slices.SortFunc(points, func(a, b string) int { return len(b) - len(a) })
-	for _, p := range points {
 		if err := syscall.Unmount(p, mntDetach); err != nil {
 			return fmt.Errorf("unmount %s: %w", p, err)
 		}
 	}
 	return nil
-}
-
-// unescapeMount decodes the octal escapes (\040) of /proc/self/mountinfo.
-func unescapeMount(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
+	"github.com/cmcgrader/cmcgrader/internal/mountinfo"
 	"github.com/cmcgrader/cmcgrader/sandbox"
 )
 
@@ -457,7 +458,7 @@ func TestLangVersion(t *testing.T) {
 
 func TestUnescapeMount(t *testing.T) {
 	for in, want := range map[string]string{`/a\040b`: "/a b", `/plain`: "/plain", `/end\04`: `/end\04`, `\134x`: `\x`} {
-		if got := unescapeMount(in); got != want {
+		if got := mountinfo.Unescape(in); got != want {
 			t.Errorf("unescapeMount(%q) = %q, want %q", in, got, want)
 		}
 	}
